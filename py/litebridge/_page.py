@@ -1,0 +1,569 @@
+"""The ``page`` object: Python -> page calls, and serving page -> Python calls.
+
+:class:`Page` owns ids, envelopes, the codec and the table of pending calls. It talks to the
+page through a :class:`Link`, a small transport interface: in the kernel that is
+:class:`litebridge._pyodide.PyodideLink` (the JavaScript worker helper of protocol section 9);
+in unit tests an in-process fake. So call/answer matching, timeouts and late-answer dropping are
+pure logic, tested in CPython.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from .codec import Buffer, decode_envelope, encode_envelope
+from .dispatch import Frame, Registry, answer_error
+from .errors import (
+    BridgeError,
+    BridgeUnavailable,
+    CallTimeout,
+    SyncUnavailable,
+    error_from_wire,
+)
+from .protocol import (
+    KIND_CALL,
+    KIND_ERROR,
+    KIND_READY,
+    KIND_REGISTER,
+    KIND_RESULT,
+    PROTOCOL_VERSION,
+    TransportName,
+)
+
+__all__ = ["FrameHandler", "Link", "Page", "explain_sync_unavailable"]
+
+log = logging.getLogger("litebridge")
+
+T = TypeVar("T")
+
+FrameHandler = Callable[[str, Sequence[Buffer] | None], None]
+"""Receives every frame arriving on the port: JSON text and its buffers (or None)."""
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class Link(Protocol):
+    """What :class:`Page` needs from a transport (one per kernel).
+
+    Implementations: :class:`litebridge._pyodide.PyodideLink` in the browser, fakes in tests.
+    """
+
+    @property
+    def transport(self) -> TransportName:
+        """What ``call_sync`` would use here and now: ``"sab"``, ``"jspi"`` or ``"async"``."""
+        ...
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop that futures of pending calls belong to."""
+        ...
+
+    @property
+    def isolated(self) -> bool:
+        """True when the page is cross-origin isolated (SharedArrayBuffer available)."""
+        ...
+
+    @property
+    def jspi_supported(self) -> bool:
+        """True when the runtime has JavaScript Promise Integration at all."""
+        ...
+
+    def post(self, text: str, buffers: list[Buffer]) -> None:
+        """Send one frame on the port (asynchronous traffic, section 3)."""
+        ...
+
+    def wait_page_ready(self, timeout_s: float | None) -> bool:
+        """Block until the page attached to the SAB (PAGE_READY), at most ``timeout_s`` s."""
+        ...
+
+    def call_sab(self, text: str, buffers: list[Buffer], timeout_s: float | None) -> tuple[str, Sequence[Buffer]]:
+        """One synchronous SAB round trip (section 6); raises :class:`CallTimeout`."""
+        ...
+
+    def block(self, awaitable: Awaitable[T]) -> T:
+        """Block until ``awaitable`` is done (JSPI ``run_sync``) and return its result."""
+        ...
+
+
+def explain_sync_unavailable(isolated: bool, jspi_supported: bool) -> str:
+    """Explain why ``call_sync`` cannot block and what to do (the :class:`SyncUnavailable` text).
+
+    Parameters
+    ----------
+    isolated : bool
+        Whether the page is cross-origin isolated.
+    jspi_supported : bool
+        Whether the runtime supports JSPI (so the reason is the call stack, not the browser).
+
+    Returns
+    -------
+    str
+        The message.
+    """
+    reasons = []
+    if not isolated:
+        reasons.append(
+            "the page is not cross-origin isolated, so there is no SharedArrayBuffer (serve the "
+            "site with the headers 'Cross-Origin-Opener-Policy: same-origin' and "
+            "'Cross-Origin-Embedder-Policy: require-corp', e.g. `python -m litebridge.serve`)"
+        )
+    if jspi_supported:
+        reasons.append(
+            "this code cannot block with JSPI here (pyodide.ffi.can_run_sync() is False: it was "
+            "not entered through a cell or an async function, e.g. it runs in a callback of the "
+            "JavaScript event loop or in an exposed method called by the page)"
+        )
+    else:
+        reasons.append(
+            "this browser has no JavaScript Promise Integration (JSPI) for "
+            "pyodide.ffi.run_sync (use a browser with JSPI, e.g. Chromium)"
+        )
+    return (
+        "page.call_sync cannot block: "
+        + "; and ".join(reasons)
+        + ". Use `await page.call(...)` instead, which works everywhere."
+    )
+
+
+@dataclass(slots=True)
+class _Pending:
+    future: asyncio.Future[Any]
+    timer: asyncio.TimerHandle | None
+    label: str
+    timeout_s: float | None
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    if not isinstance(timeout, int | float) or not timeout > 0 or math.isnan(timeout):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    return float(timeout)
+
+
+def _check_method(method: object) -> str:
+    if type(method) is not str or not method:
+        raise TypeError(f"method must be a non-empty str, got {method!r}")
+    return method
+
+
+def _default_connector(on_frame: FrameHandler) -> Link:
+    if sys.platform != "emscripten":
+        raise BridgeUnavailable(
+            "litebridge talks to a page from the Pyodide kernel of JupyterLite; this is "
+            f"Python {sys.version.split()[0]} on {sys.platform}, where there is no page "
+            "(litebridge.codec, .dispatch and .errors work anywhere)"
+        )
+    from ._pyodide import PyodideLink  # browser only
+
+    return PyodideLink(on_frame)
+
+
+class Page:
+    """The page this kernel runs in: call its JavaScript handlers, expose Python to it.
+
+    Use the ready-made instance ``litebridge.page``. The connection to the page is made when
+    ``litebridge`` is imported in the Pyodide kernel (or on first use).
+
+    Parameters
+    ----------
+    connector : callable, optional
+        Makes the :class:`Link` given the frame handler; by default the Pyodide worker helper.
+        Tests pass an in-process fake.
+    """
+
+    def __init__(self, connector: Callable[[FrameHandler], Link] | None = None) -> None:
+        self._connector = connector or _default_connector
+        self._link: Link | None = None
+        self._failure: BridgeUnavailable | None = None
+        self._registry = Registry()
+        self._pending: dict[int, _Pending] = {}
+        self._next_id = 1
+        self._tasks: set[asyncio.Future[Frame]] = set()
+        self._page_ready = False
+        self._sab_ready = False
+        self.page_version: str | None = None
+        """The litebridge version of the page side, once its ``ready`` arrived."""
+
+    # --- connection -------------------------------------------------------------------------
+    def connect(self) -> Link:
+        """Connect to the page if not yet done (send the hello) and return the link.
+
+        Returns
+        -------
+        Link
+            The transport link.
+
+        Raises
+        ------
+        BridgeUnavailable
+            Outside the Pyodide kernel, or when the worker helper failed to start (the error
+            is remembered: later calls raise it again at once).
+        """
+        if self._link is not None:
+            return self._link
+        if self._failure is not None:
+            raise self._failure
+        try:
+            self._link = self._connector(self._on_frame)
+        except BridgeUnavailable as exc:
+            self._failure = exc
+            raise
+        except Exception as exc:
+            self._failure = BridgeUnavailable(f"litebridge could not start its worker helper: {exc!r}")
+            raise self._failure from exc
+        return self._link
+
+    @property
+    def transport(self) -> TransportName | None:
+        """What ``call_sync`` uses here: ``"sab"``, ``"jspi"`` or ``"async"``.
+
+        ``"sab"``: SharedArrayBuffer + Atomics (the page is cross-origin isolated).
+        ``"jspi"``: ``pyodide.ffi.run_sync`` over the MessagePort (``can_run_sync()`` is True
+        in this context). ``"async"``: ``call_sync`` raises :class:`SyncUnavailable`; only
+        ``await page.call`` works. None when there is no page (not in the Pyodide kernel).
+        """
+        try:
+            return self.connect().transport
+        except BridgeUnavailable:
+            return None
+
+    # --- Python -> page -----------------------------------------------------------------------
+    def call(self, method: str, *args: object, timeout: float | None = DEFAULT_TIMEOUT_S) -> asyncio.Future[Any]:
+        """Call a page handler asynchronously: ``await page.call("indentLeft", "hello", 4)``.
+
+        Works with every transport. The call is sent at once; the returned future is
+        resolved when the page answers.
+
+        Parameters
+        ----------
+        method : str
+            The handler name (registered with :meth:`register` or by page code).
+        *args : object
+            The arguments: JSON values, ``bytes``/``bytearray``/``memoryview`` anywhere.
+        timeout : float or None, default 30.0
+            Seconds to wait for the answer; None waits forever.
+
+        Returns
+        -------
+        asyncio.Future
+            Resolves to the handler's result (``bytes`` for binary values) or fails with
+            :class:`JSError` (the handler threw; ``.name``, ``.message``, ``.stack``),
+            :class:`UnknownMethodError` (no such handler, or a forbidden name),
+            :class:`CallTimeout` (no answer in time; a late answer is dropped) or
+            :class:`BridgeUnavailable` (the page never attached).
+
+        Raises
+        ------
+        TypeError
+            At once, before anything is sent, when an argument cannot be sent; the message
+            names its type and path (``cannot send set at args[1]['k']``).
+        BridgeUnavailable
+            Outside the Pyodide kernel.
+        """
+        link = self.connect()
+        call_id = self._take_id()
+        envelope = {
+            "v": PROTOCOL_VERSION,
+            "id": call_id,
+            "kind": KIND_CALL,
+            "method": _check_method(method),
+            "args": args,
+            "sync": False,
+        }
+        text, buffers = encode_envelope(envelope, "args", "args")
+        return self._send(link, call_id, text, buffers, _check_timeout(timeout), f"call({method!r})")
+
+    def call_sync(self, method: str, *args: object, timeout: float | None = DEFAULT_TIMEOUT_S) -> Any:
+        """Call a page handler and block until it answers: no ``await`` needed.
+
+        Uses the SharedArrayBuffer when the page is cross-origin isolated, else JSPI
+        (``pyodide.ffi.run_sync``, Pyodide's API for blocking on an awaitable; it works when
+        ``pyodide.ffi.can_run_sync()`` is True, as in notebook cells in Chromium). While it
+        blocks, the kernel runs no Python: page -> Python calls are refused with code
+        ``busy`` until it returns.
+
+        Parameters
+        ----------
+        method : str
+            The handler name.
+        *args : object
+            The arguments, as for :meth:`call`.
+        timeout : float or None, default 30.0
+            Seconds to wait for the answer; None waits forever.
+
+        Returns
+        -------
+        Any
+            The handler's result.
+
+        Raises
+        ------
+        TypeError
+            Before sending, when an argument cannot be sent (names type and path).
+        JSError
+            The handler threw (``.name``, ``.message``, ``.stack``).
+        UnknownMethodError
+            No handler of that name, or a forbidden name.
+        CallTimeout
+            No answer within ``timeout`` (a ``TimeoutError``); the late answer is dropped.
+        SyncUnavailable
+            Neither a SharedArrayBuffer nor JSPI is usable here; the message says why and
+            what to do (``await page.call``).
+        BridgeUnavailable
+            Outside the Pyodide kernel, or the page never attached.
+        """
+        link = self.connect()
+        mode = link.transport
+        if mode == "async":
+            raise SyncUnavailable(explain_sync_unavailable(link.isolated, link.jspi_supported))
+        call_id = self._take_id()
+        envelope = {
+            "v": PROTOCOL_VERSION,
+            "id": call_id,
+            "kind": KIND_CALL,
+            "method": _check_method(method),
+            "args": args,
+            "sync": True,
+        }
+        text, buffers = encode_envelope(envelope, "args", "args")
+        label = f"call_sync({method!r})"
+        timeout_s = _check_timeout(timeout)
+        if mode == "sab":
+            return self._sab_round_trip(link, call_id, text, buffers, timeout_s, label)
+        return link.block(self._send(link, call_id, text, buffers, timeout_s, label))
+
+    def register(self, source: str, *, timeout: float | None = DEFAULT_TIMEOUT_S) -> Any:
+        """Register page handlers from JavaScript source: the methods of an object expression.
+
+        ``page.register("{ indentLeft(line, n) { return line.padStart(line.length + n); } }")``
+
+        Parameters
+        ----------
+        source : str
+            A JavaScript object expression; each of its methods becomes a handler named after
+            its key (handlers registered earlier under the same names are replaced).
+        timeout : float or None, default 30.0
+            Seconds to wait for the page; None waits forever.
+
+        Returns
+        -------
+        list of str or None, or asyncio.Future
+            With transport ``sab`` or ``jspi``: done synchronously, returns the page's answer
+            (the handler names registered, or None). With ``async``: the message is sent and
+            a future of that answer is returned (``await`` it to see errors; calls sent after
+            it are handled after it either way).
+
+        Raises
+        ------
+        JSError
+            The source does not evaluate to an object of functions (e.g. a ``SyntaxError``,
+            code ``bad_request``); raised at once with ``sab``/``jspi``, by the future else.
+        CallTimeout, BridgeUnavailable
+            As :meth:`call_sync`.
+        """
+        if type(source) is not str:
+            raise TypeError(f"source must be a str of JavaScript, got {type(source).__name__}")
+        link = self.connect()
+        call_id = self._take_id()
+        envelope = {"v": PROTOCOL_VERSION, "id": call_id, "kind": KIND_REGISTER, "source": source}
+        text, buffers = encode_envelope(envelope)
+        timeout_s = _check_timeout(timeout)
+        mode = link.transport
+        if mode == "sab":
+            return self._sab_round_trip(link, call_id, text, buffers, timeout_s, "register()")
+        future = self._send(link, call_id, text, buffers, timeout_s, "register()")
+        if mode == "jspi":
+            return link.block(future)
+        return future
+
+    # --- page -> Python ------------------------------------------------------------------------
+    def expose(self, obj: object, name: str | None = None) -> None:
+        """Make Python callable from the page: ``await k.call("multiply", 6, 7)`` in JavaScript.
+
+        Parameters
+        ----------
+        obj : object
+            An object whose public methods (names not starting with ``_``) become callable,
+            or a function. ``async def`` methods are awaited (the kernel serves other calls
+            meanwhile); exceptions reject the page's promise with a ``PythonError`` carrying
+            the type, message and traceback.
+        name : str or None, default None
+            Call the methods as ``"<name>.<method>"``; without a name as ``"<method>"`` (the
+            most recently exposed object wins on a clash). A function is called as ``name``,
+            by default its ``__name__``.
+
+        Raises
+        ------
+        ValueError
+            When ``name`` is malformed, starts with ``_`` or is reserved.
+        """
+        self._registry.expose(obj, name)
+        # Outside the kernel exposing is harmless: there is just nobody to call.
+        with contextlib.suppress(BridgeUnavailable):
+            self.connect()
+
+    @property
+    def exposed(self) -> list[str]:
+        """Every name the page can call, sorted (``["divide", "ex.multiply", ...]``)."""
+        return self._registry.names()
+
+    # --- internals -----------------------------------------------------------------------------
+    def _take_id(self) -> int:
+        call_id = self._next_id
+        self._next_id = call_id + 1
+        return call_id
+
+    def _send(
+        self,
+        link: Link,
+        call_id: int,
+        text: str,
+        buffers: list[Buffer],
+        timeout_s: float | None,
+        label: str,
+    ) -> asyncio.Future[Any]:
+        loop = link.loop
+        future: asyncio.Future[Any] = loop.create_future()
+        timer = None if timeout_s is None else loop.call_later(timeout_s, self._expire, call_id)
+        self._pending[call_id] = _Pending(future, timer, label, timeout_s)
+        try:
+            link.post(text, buffers)
+        except BaseException:
+            self._pending.pop(call_id, None)
+            if timer is not None:
+                timer.cancel()
+            raise
+        return future
+
+    def _expire(self, call_id: int) -> None:
+        pending = self._pending.pop(call_id, None)
+        if pending is None or pending.future.done():
+            return
+        pending.future.set_exception(self._timeout_error(pending.label, pending.timeout_s))
+
+    def _timeout_error(self, label: str, timeout_s: float | None) -> BridgeError:
+        if not self._page_ready:
+            return BridgeUnavailable(
+                f"the page did not answer {label} within {timeout_s} s and never attached to "
+                "this kernel: is the litebridge labextension installed and enabled in this "
+                "JupyterLite site?"
+            )
+        return CallTimeout(f"no answer from the page to {label} within {timeout_s} s")
+
+    def _sab_round_trip(
+        self,
+        link: Link,
+        call_id: int,
+        text: str,
+        buffers: list[Buffer],
+        timeout_s: float | None,
+        label: str,
+    ) -> Any:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        if not self._sab_ready:
+            if not link.wait_page_ready(timeout_s):
+                raise BridgeUnavailable(
+                    f"the page did not attach to this kernel within {timeout_s} s ({label}): "
+                    "is the litebridge labextension installed and enabled in this JupyterLite "
+                    "site?"
+                )
+            self._sab_ready = True
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        try:
+            answer_text, answer_buffers = link.call_sab(text, buffers, remaining)
+        except CallTimeout:
+            raise CallTimeout(f"no answer from the page to {label} within {timeout_s} s") from None
+        try:
+            answer = decode_envelope(answer_text, answer_buffers)
+        except ValueError as exc:
+            raise BridgeError(f"malformed answer from the page to {label}: {exc}") from None
+        kind = answer["kind"]
+        if answer["id"] != call_id or kind not in (KIND_RESULT, KIND_ERROR):
+            raise BridgeError(
+                f"unexpected answer from the page to {label}: id {answer['id']} kind {kind!r}, expected id {call_id}"
+            )
+        if kind == KIND_RESULT:
+            return answer.get("value")
+        raise error_from_wire(answer.get("error"))
+
+    def _on_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:
+        """Handle one frame from the port; never raises (it is called from JavaScript)."""
+        try:
+            self._handle_frame(text, buffers)
+        except Exception:
+            log.exception("litebridge: failed to handle a frame from the page")
+
+    def _handle_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:
+        try:
+            message = decode_envelope(text, buffers)
+        except ValueError as exc:
+            log.warning("litebridge: dropped a malformed frame from the page: %s", exc)
+            return
+        kind = message["kind"]
+        call_id = message["id"]
+        if message["v"] != PROTOCOL_VERSION:
+            if kind == KIND_CALL and call_id >= 1:
+                refusal = BridgeError(
+                    f"protocol version {message['v']} is not supported: this kernel's "
+                    f"litebridge speaks version {PROTOCOL_VERSION}"
+                )
+                self._post_answer(answer_error(call_id, refusal, "bad_request"))
+            return
+        if kind in {KIND_RESULT, KIND_ERROR}:
+            self._settle(call_id, message)
+        elif kind == KIND_CALL:
+            self._serve(call_id, message)
+        elif kind == KIND_READY:
+            self._page_ready = True
+            page = message.get("page")
+            self.page_version = page if isinstance(page, str) else None
+        else:
+            log.warning("litebridge: dropped a frame of unexpected kind %r", kind)
+
+    def _settle(self, call_id: int, message: dict[str, Any]) -> None:
+        pending = self._pending.pop(call_id, None)
+        if pending is None:
+            return  # a late answer to a call that timed out: dropped
+        if pending.timer is not None:
+            pending.timer.cancel()
+        if pending.future.done():
+            return  # the caller cancelled it
+        if message["kind"] == KIND_RESULT:
+            pending.future.set_result(message.get("value"))
+        else:
+            pending.future.set_exception(error_from_wire(message.get("error")))
+
+    def _serve(self, call_id: int, message: dict[str, Any]) -> None:
+        answer = self._registry.invoke(call_id, message.get("method"), message.get("args"))
+        if isinstance(answer, tuple):
+            self._post_answer(answer)
+            return
+        assert self._link is not None  # a frame arrived, so the link exists
+        task = asyncio.ensure_future(answer, loop=self._link.loop)
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._task_done(call_id, done))
+
+    def _task_done(self, call_id: int, task: asyncio.Future[Frame]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            answer = answer_error(call_id, asyncio.CancelledError("the Python call was cancelled"))
+        else:
+            answer = task.result()
+        self._post_answer(answer)
+
+    def _post_answer(self, answer: Frame) -> None:
+        if self._link is None:
+            return
+        try:
+            self._link.post(*answer)
+        except Exception:
+            log.exception("litebridge: could not post an answer to the page")
