@@ -404,7 +404,7 @@ class Page:
         Raises
         ------
         ValueError
-            When ``name`` is malformed, starts with ``_`` or is reserved.
+            When ``name`` is malformed, has a ``.``, starts with ``_`` or is reserved.
         """
         self._registry.expose(obj, name)
         # Outside the kernel exposing is harmless: there is just nobody to call.

@@ -148,7 +148,8 @@ class Registry:
         Raises
         ------
         ValueError
-            When ``name`` (or a function's ``__name__``) is malformed, private or reserved.
+            When ``name`` (or a function's ``__name__``) is malformed, has a ``.``, is private
+            or reserved.
         """
         is_function = inspect.isroutine(obj)
         if name is None and is_function:
@@ -159,9 +160,11 @@ class Registry:
             self._roots.append(obj)
             return
         try:
-            check_name(name)
+            segments = check_name(name)
         except MethodLookupError as exc:
             raise ValueError(f"cannot expose under that name: {exc}") from None
+        if len(segments) != 1:
+            raise ValueError(f"cannot expose under that name: {name!r} has a '.' (use one segment, e.g. 'ex')")
         if is_function:
             self._named.pop(name, None)
             self._functions[name] = obj  # type: ignore[assignment]

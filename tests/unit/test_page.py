@@ -1,0 +1,490 @@
+"""The Page logic without a browser: an in-process link plays the worker helper and the page.
+
+What is tested here is pure logic: ids, envelopes, matching answers to calls, timeouts,
+dropping late answers, the sync/async transport choice, and serving page -> Python calls. The
+real transports (SharedArrayBuffer, JSPI, MessagePort) are tested in the browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from typing import Any, TypeVar
+
+import pytest
+
+import litebridge
+from litebridge import (
+    BridgeUnavailable,
+    CallTimeout,
+    JSError,
+    Page,
+    SyncUnavailable,
+    UnknownMethodError,
+)
+from litebridge._page import FrameHandler
+from litebridge.codec import Buffer, decode_envelope, encode_envelope
+from litebridge.protocol import TransportName
+
+T = TypeVar("T")
+Frame = tuple[str, list[Buffer]]
+
+
+class FakePage:
+    """The page side of the protocol, in-process: handlers, register, answers, ready."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Callable[..., Any]] = {}
+        self.received: list[dict[str, Any]] = []
+        self.attached = True
+        self.hold = False  # keep requests unanswered (simulates a slow or stuck handler)
+        self.held: list[dict[str, Any]] = []
+
+    def handle(self, text: str, buffers: Sequence[Buffer]) -> Frame | None:
+        message = decode_envelope(text, [bytes(b) for b in buffers])
+        self.received.append(message)
+        if message["kind"] not in {"litebridge.call", "litebridge.register"}:
+            return None  # answers to page -> Python calls: recorded only
+        if self.hold:
+            self.held.append(message)
+            return None
+        return self.answer(message)
+
+    def answer(self, message: dict[str, Any]) -> Frame:
+        call_id = message["id"]
+        if message["kind"] == "litebridge.register":
+            source = message["source"]
+            if not source.strip().startswith("{"):
+                return self.error(call_id, "SyntaxError", "Unexpected token", "bad_request")
+            names = [part.split("(")[0].strip() for part in source.strip("{} \n").split("},") if part.strip()]
+            return self.result(call_id, names)
+        method = message["method"]
+        handler = self.handlers.get(method)
+        if handler is None:
+            return self.error(call_id, "Error", f"no page handler {method!r}", "unknown_method")
+        try:
+            value = handler(*message["args"])
+        except Exception as exc:
+            return self.error(call_id, type(exc).__name__, str(exc))
+        return self.result(call_id, value)
+
+    @staticmethod
+    def result(call_id: int, value: object) -> Frame:
+        env = {"v": 1, "id": call_id, "kind": "litebridge.result", "value": value}
+        return encode_envelope(env, "value", "result")
+
+    @staticmethod
+    def error(call_id: int, name: str, message: str, code: str | None = None) -> Frame:
+        error: dict[str, str] = {"type": name, "message": message, "stack": f"{name}: {message}\n    at fake"}
+        if code:
+            error["code"] = code
+        return encode_envelope({"v": 1, "id": call_id, "kind": "litebridge.error", "error": error})
+
+
+class FakeLink:
+    """A Link whose port delivers frames with loop.call_soon, like a MessagePort would."""
+
+    def __init__(
+        self,
+        on_frame: FrameHandler,
+        page: FakePage,
+        loop: asyncio.AbstractEventLoop,
+        transport: TransportName,
+    ) -> None:
+        self.on_frame = on_frame
+        self.page = page
+        self._loop = loop
+        self.transport_name: TransportName = transport
+        self.posted: list[dict[str, Any]] = []
+        if page.attached:
+            ready = encode_envelope({"v": 1, "id": 0, "kind": "litebridge.ready", "page": "0.1.0-fake"})
+            loop.call_soon(on_frame, *ready)
+
+    @property
+    def transport(self) -> TransportName:
+        return self.transport_name
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    @property
+    def isolated(self) -> bool:
+        return self.transport_name == "sab"
+
+    @property
+    def jspi_supported(self) -> bool:
+        return False
+
+    def post(self, text: str, buffers: list[Buffer]) -> None:
+        self.posted.append(json.loads(text))
+        if not self.page.attached:
+            return
+        answer = self.page.handle(text, buffers)
+        if answer is not None:
+            self._loop.call_soon(self.on_frame, answer[0], [bytes(b) for b in answer[1]])
+
+    def deliver(self, frame: Frame) -> None:
+        self._loop.call_soon(self.on_frame, frame[0], [bytes(b) for b in frame[1]])
+
+    def wait_page_ready(self, timeout_s: float | None) -> bool:
+        return self.page.attached
+
+    def call_sab(self, text: str, buffers: list[Buffer], timeout_s: float | None) -> tuple[str, Sequence[Buffer]]:
+        answer = self.page.handle(text, buffers)
+        if answer is None:
+            raise CallTimeout("fake timeout")
+        return answer[0], [bytes(b) for b in answer[1]]
+
+    def block(self, awaitable: Awaitable[T]) -> T:
+        return self._loop.run_until_complete(awaitable)
+
+
+class Harness:
+    def __init__(self, transport: TransportName = "jspi", attached: bool = True) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.fake = FakePage()
+        self.fake.attached = attached
+        self.fake.handlers.update(
+            indentLeft=lambda line, n: " " * n + line,
+            echo=lambda *args: list(args),
+            fail=self._fail,
+            size=len,
+            make=bytes,
+        )
+        self.links: list[FakeLink] = []
+        self.page = Page(self._connect)
+        self.transport: TransportName = transport
+
+    @staticmethod
+    def _fail() -> None:
+        msg = "handler exploded"
+        raise TypeError(msg)
+
+    def _connect(self, on_frame: FrameHandler) -> FakeLink:
+        link = FakeLink(on_frame, self.fake, self.loop, self.transport)
+        self.links.append(link)
+        return link
+
+    @property
+    def link(self) -> FakeLink:
+        self.page.connect()
+        return self.links[0]
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(awaitable)
+
+    def settle(self) -> None:
+        """Let every scheduled callback run."""
+        self.run(asyncio.sleep(0.01))
+
+
+@pytest.fixture
+def h() -> Generator[Harness, None, None]:
+    harness = Harness()
+    yield harness
+    harness.loop.close()
+
+
+@pytest.fixture
+def sab() -> Generator[Harness, None, None]:
+    harness = Harness("sab")
+    yield harness
+    harness.loop.close()
+
+
+# --- await page.call ----------------------------------------------------------------------
+def test_call_returns_the_handler_result(h: Harness) -> None:
+    assert h.run(h.page.call("indentLeft", "hello", 4)) == "    hello"
+
+
+def test_call_envelope_fields(h: Harness) -> None:
+    h.run(h.page.call("echo", 1, timeout=5))
+    sent = h.link.posted[-1]
+    assert sent == {"v": 1, "id": sent["id"], "kind": "litebridge.call", "method": "echo", "args": [1], "sync": False}
+    assert sent["id"] >= 1
+
+
+def test_ids_are_unique_and_increasing(h: Harness) -> None:
+    for _ in range(3):
+        h.run(h.page.call("echo"))
+    ids = [m["id"] for m in h.link.posted]
+    assert ids == sorted(set(ids))
+
+
+def test_bytes_cross_both_ways(h: Harness) -> None:
+    data = bytes(range(256)) * 4
+    assert h.run(h.page.call("size", data)) == 1024
+    out = h.run(h.page.call("make", 3))
+    assert out == b"\x00\x00\x00"
+    assert type(out) is bytes
+
+
+def test_handler_exception_becomes_jserror(h: Harness) -> None:
+    with pytest.raises(JSError) as info:
+        h.run(h.page.call("fail"))
+    assert info.value.name == "TypeError"
+    assert info.value.message == "handler exploded"
+    assert "at fake" in info.value.stack
+
+
+def test_unknown_handler_raises_unknown_method_error(h: Harness) -> None:
+    with pytest.raises(UnknownMethodError, match="nope"):
+        h.run(h.page.call("nope"))
+
+
+def test_unsendable_argument_raises_before_sending(h: Harness) -> None:
+    h.link  # connect  # noqa: B018
+    with pytest.raises(TypeError, match=r"^cannot send set at args\[1\]\['k'\]$"):
+        h.page.call("echo", 1, {"k": {2}})
+    assert h.link.posted == []
+
+
+def test_method_must_be_a_string(h: Harness) -> None:
+    with pytest.raises(TypeError, match="method must be a non-empty str"):
+        h.page.call(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), "3"])
+def test_timeout_must_be_positive_seconds(h: Harness, bad: object) -> None:
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        h.page.call("echo", timeout=bad)  # type: ignore[arg-type]
+
+
+def test_async_timeout_then_late_answer_is_dropped(h: Harness) -> None:
+    h.fake.hold = True
+    with pytest.raises(CallTimeout, match=r"no answer from the page to call\('echo'\) within 0.05 s"):
+        h.run(h.page.call("echo", "first", timeout=0.05))
+    late = h.fake.held.pop()
+    h.link.deliver(h.fake.answer(late))  # the page answers after all
+    h.fake.hold = False
+    # The next call gets its own answer, not the late one.
+    assert h.run(h.page.call("echo", "second")) == ["second"]
+    h.settle()
+    assert h.page._pending == {}
+
+
+def test_many_concurrent_calls_answered_out_of_order(h: Harness) -> None:
+    h.fake.hold = True
+    futures = [h.page.call("echo", i) for i in range(200)]
+    assert len(h.fake.held) == 200
+    for message in reversed(h.fake.held):
+        h.link.deliver(h.fake.answer(message))
+
+    async def gather() -> list[Any]:
+        return await asyncio.gather(*futures)
+
+    assert h.run(gather()) == [[i] for i in range(200)]
+    assert h.page._pending == {}
+
+
+def test_page_that_never_attached_gives_bridge_unavailable() -> None:
+    harness = Harness(attached=False)
+    try:
+        with pytest.raises(BridgeUnavailable, match="labextension"):
+            harness.run(harness.page.call("echo", timeout=0.05))
+    finally:
+        harness.loop.close()
+
+
+def test_ready_records_the_page_version(h: Harness) -> None:
+    h.link  # noqa: B018
+    h.settle()
+    assert h.page.page_version == "0.1.0-fake"
+
+
+# --- call_sync ----------------------------------------------------------------------------
+def test_call_sync_jspi_blocks_for_the_answer(h: Harness) -> None:
+    assert h.page.call_sync("indentLeft", "x", 1) == " x"
+    assert h.link.posted[-1]["sync"] is True
+
+
+def test_call_sync_jspi_timeout_and_late_answer_dropped(h: Harness) -> None:
+    h.fake.hold = True
+    with pytest.raises(CallTimeout) as info:
+        h.page.call_sync("echo", "a", timeout=0.05)
+    assert isinstance(info.value, TimeoutError)
+    assert "call_sync('echo')" in str(info.value)
+    h.link.deliver(h.fake.answer(h.fake.held.pop()))
+    h.fake.hold = False
+    assert h.page.call_sync("echo", "b") == ["b"]
+
+
+def test_call_sync_jspi_error(h: Harness) -> None:
+    with pytest.raises(JSError, match="handler exploded"):
+        h.page.call_sync("fail")
+
+
+def test_call_sync_sab(sab: Harness) -> None:
+    assert sab.page.call_sync("indentLeft", "world", 2) == "  world"
+    assert sab.page.call_sync("make", 2) == b"\x00\x00"
+    with pytest.raises(UnknownMethodError):
+        sab.page.call_sync("nope")
+    assert sab.fake.received[0]["sync"] is True
+
+
+def test_call_sync_sab_timeout_names_the_call(sab: Harness) -> None:
+    sab.fake.hold = True
+    with pytest.raises(CallTimeout, match=r"call_sync\('echo'\) within 2.0 s"):
+        sab.page.call_sync("echo", timeout=2.0)
+
+
+def test_call_sync_sab_page_never_attached() -> None:
+    harness = Harness("sab", attached=False)
+    try:
+        with pytest.raises(BridgeUnavailable, match="did not attach"):
+            harness.page.call_sync("echo", timeout=0.01)
+    finally:
+        harness.loop.close()
+
+
+def test_call_sync_sab_refuses_a_mismatched_answer(sab: Harness) -> None:
+    sab.link.call_sab = lambda text, buffers, timeout_s: FakePage.result(999, "x")  # type: ignore[method-assign]
+    with pytest.raises(litebridge.BridgeError, match="unexpected answer"):
+        sab.page.call_sync("echo")
+
+
+def test_call_sync_without_sab_or_jspi_says_why_and_what_to_do() -> None:
+    harness = Harness("async")
+    try:
+        with pytest.raises(SyncUnavailable) as info:
+            harness.page.call_sync("echo", 1)
+        message = str(info.value)
+        assert "not cross-origin isolated" in message
+        assert "Cross-Origin-Opener-Policy" in message
+        assert "JSPI" in message
+        assert "await page.call" in message
+        assert harness.link.posted == []
+        # await page.call still works in the same state.
+        assert harness.run(harness.page.call("echo", 1)) == [1]
+    finally:
+        harness.loop.close()
+
+
+# --- register -----------------------------------------------------------------------------
+SOURCE = "{ indentLeft(line, n) { return line }, indentRight(line, n) { return line } }"
+
+
+def test_register_is_synchronous_with_sab(sab: Harness) -> None:
+    assert sab.page.register(SOURCE) == ["indentLeft", "indentRight"]
+    assert sab.fake.received[-1]["kind"] == "litebridge.register"
+    assert sab.fake.received[-1]["source"] == SOURCE
+
+
+def test_register_is_synchronous_with_jspi(h: Harness) -> None:
+    assert h.page.register(SOURCE) == ["indentLeft", "indentRight"]
+
+
+def test_register_syntax_error_raises_at_once(sab: Harness) -> None:
+    with pytest.raises(JSError) as info:
+        sab.page.register("not an object")
+    assert info.value.name == "SyntaxError"
+    assert info.value.code == "bad_request"
+
+
+def test_register_returns_an_awaitable_in_async_mode() -> None:
+    harness = Harness("async")
+    try:
+        pending = harness.page.register(SOURCE)
+        assert isinstance(pending, asyncio.Future)
+        assert harness.run(pending) == ["indentLeft", "indentRight"]
+    finally:
+        harness.loop.close()
+
+
+def test_register_source_must_be_a_string(h: Harness) -> None:
+    with pytest.raises(TypeError, match="source must be a str"):
+        h.page.register({"a": 1})  # type: ignore[arg-type]
+
+
+# --- page -> Python -----------------------------------------------------------------------
+class Example:
+    def multiply(self, a: float, b: float) -> float:
+        return a * b
+
+    def divide(self, a: float, b: float) -> float:
+        return a / b
+
+    async def slow_echo(self, x: object) -> object:
+        await asyncio.sleep(0.01)
+        return x
+
+
+def page_call(h: Harness, call_id: int, method: str, *args: object, v: int = 1) -> None:
+    frame = encode_envelope({"v": v, "id": call_id, "kind": "litebridge.call", "method": method, "args": args}, "args")
+    h.link.deliver(frame)
+    h.settle()
+
+
+def answers(h: Harness) -> dict[int, dict[str, Any]]:
+    return {m["id"]: m for m in h.fake.received if m["kind"] in {"litebridge.result", "litebridge.error"}}
+
+
+def test_page_calls_exposed_methods(h: Harness) -> None:
+    h.page.expose(Example())
+    h.page.expose(Example(), name="ex")
+    page_call(h, 1, "multiply", 6, 7)
+    page_call(h, 2, "ex.multiply", 2, 3)
+    got = answers(h)
+    assert got[1]["value"] == 42
+    assert got[2]["value"] == 6
+    assert h.page.exposed == ["divide", "ex.divide", "ex.multiply", "ex.slow_echo", "multiply", "slow_echo"]
+
+
+def test_page_call_exception_answered_and_kernel_keeps_serving(h: Harness) -> None:
+    h.page.expose(Example())
+    page_call(h, 1, "divide", 1, 0)
+    page_call(h, 2, "divide", 1, 4)
+    got = answers(h)
+    assert got[1]["kind"] == "litebridge.error"
+    assert got[1]["error"]["type"] == "ZeroDivisionError"
+    assert "Traceback" in got[1]["error"]["stack"]
+    assert got[2]["value"] == 0.25
+
+
+def test_page_calls_async_method_as_a_task(h: Harness) -> None:
+    h.page.expose(Example())
+    page_call(h, 1, "slow_echo", {"a": [1, b"\x01"]})
+    h.settle()
+    assert answers(h)[1]["value"] == {"a": [1, b"\x01"]}
+    assert h.page._tasks == set()
+
+
+def test_page_call_to_forbidden_or_unknown_name(h: Harness) -> None:
+    h.page.expose(Example())
+    page_call(h, 1, "_secret")
+    page_call(h, 2, "nope")
+    got = answers(h)
+    assert got[1]["error"]["code"] == "forbidden_name"
+    assert got[2]["error"]["code"] == "unknown_method"
+    assert "'nope'" in got[2]["error"]["message"]
+
+
+def test_page_call_with_another_protocol_version_is_refused(h: Harness) -> None:
+    h.page.expose(Example())
+    page_call(h, 1, "multiply", 1, 2, v=2)
+    error = answers(h)[1]["error"]
+    assert error["code"] == "bad_request"
+    assert "protocol version 2" in error["message"]
+
+
+@pytest.mark.parametrize("junk", ["not json", "[]", '{"v":1}', '{"v":1,"id":1,"kind":"litebridge.bogus"}'])
+def test_malformed_frames_are_dropped_without_raising(h: Harness, junk: str) -> None:
+    h.link.on_frame(junk, None)  # must not raise into JavaScript
+    assert h.run(h.page.call("echo", 1)) == [1]
+
+
+# --- outside Pyodide ----------------------------------------------------------------------
+def test_cpython_import_works_and_calls_say_why_not() -> None:
+    page = Page()
+    assert page.transport is None
+    with pytest.raises(BridgeUnavailable, match="Pyodide kernel of JupyterLite"):
+        page.call_sync("x")
+    with pytest.raises(BridgeUnavailable, match="Pyodide kernel of JupyterLite"):
+        page.call("x")
+    page.expose(Example())  # harmless
+    assert litebridge.transport is None
+    assert litebridge.__version__ == "0.1.0"
+    with pytest.raises(AttributeError):
+        _ = litebridge.nonexistent
