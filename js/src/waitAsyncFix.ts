@@ -1,0 +1,68 @@
+/**
+ * Work-around for a hang in the Pyodide kernel's coincident transport.
+ *
+ * @packageDocumentation
+ */
+
+/** Marks our wrapper so that installing it twice is a no-op. */
+const WRAPPED = Symbol.for('litebridge.waitAsyncWrapped');
+
+/** The shape of `Atomics.waitAsync` (ES2024), typed here so that the ES2022 lib suffices. */
+type WaitAsync = (
+  typedArray: Int32Array | BigInt64Array,
+  index: number,
+  value: number | bigint,
+  timeoutMs?: number
+) => { async: boolean; value: unknown };
+
+interface AtomicsWithWaitAsync {
+  waitAsync?: WaitAsync & { [WRAPPED]?: true };
+}
+
+/**
+ * Wrap `Atomics.waitAsync` on this page so that it always returns
+ * `{async: true, value: Promise<"ok" | "not-equal" | "timed-out">}`.
+ *
+ * Upstream cause: with COOP/COEP (`crossOriginIsolated`), `@jupyterlite/pyodide-kernel`
+ * talks to its worker through `coincident`, whose main-thread code calls
+ * `Atomics.waitAsync(...).value.then(...)`. When the worker has already answered, the
+ * native call returns synchronously with `{async: false, value: "not-equal"}`; `value` is
+ * then a string, not a Promise, and the request never completes: about 5 executes in 100
+ * hung on this machine (see `DESIGN.md`). Returning the synchronous outcome as an
+ * already-resolved Promise keeps the meaning of the result and makes `.value.then` always
+ * valid.
+ *
+ * It must run before the first kernel is created, because coincident may keep a reference
+ * to the function: the litebridge labextension calls it when its module is loaded and again
+ * when its plugin activates.
+ *
+ * @returns `true` if the wrapper was installed by this call, `false` if it was already
+ *   installed or if this browser has no `Atomics.waitAsync` (nothing to fix then).
+ */
+export function installWaitAsyncFix(): boolean {
+  const atomics = Atomics as unknown as AtomicsWithWaitAsync;
+  const native = atomics.waitAsync;
+  if (typeof native !== 'function' || native[WRAPPED] === true) {
+    return false;
+  }
+  const wrapped: WaitAsync & { [WRAPPED]?: true } = function waitAsync(
+    typedArray,
+    index,
+    value,
+    timeoutMs
+  ) {
+    const result = native.call(Atomics, typedArray, index, value, timeoutMs);
+    if (result.async) {
+      return result;
+    }
+    return { async: true, value: Promise.resolve(result.value) };
+  };
+  wrapped[WRAPPED] = true;
+  Object.defineProperty(Atomics, 'waitAsync', {
+    value: wrapped,
+    writable: true,
+    configurable: true,
+    enumerable: false
+  });
+  return true;
+}
