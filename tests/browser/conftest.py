@@ -1,0 +1,156 @@
+"""Fixtures for real-browser tests against the built site (Debian's chromium, Playwright).
+
+Every test module gets, per value of ``isolated`` (module-scoped, ``True`` = COOP/COEP headers,
+``crossOriginIsolated`` in the page; ``False`` = no headers):
+
+``site_dir`` (session)
+    ``pathlib.Path`` of the built site (``--site-dir``, default ``_output``); fails if absent.
+``isolated`` (module, params ``[True, False]``, ids ``coop-coep`` / ``no-isolation``)
+    Override for one mode: ``pytestmark = pytest.mark.parametrize("isolated", [True],
+    indirect=True, scope="module")``.
+``base_path`` (module, default ``"/"``)
+    URL prefix the site is served under; parametrize it indirectly like ``isolated``.
+``site_server`` (module)
+    A :class:`litebridge.serve.SiteServer` on 127.0.0.1 with an ephemeral port; ``.url`` is the
+    site root (ending in ``/``).
+``lite_context`` (module)
+    A fresh ``BrowserContext`` with a :class:`lite.NetworkGuard` (non-127.0.0.1 requests are
+    aborted and recorded: any makes the test fail at teardown) and a :class:`lite.ConsoleLog`
+    (errors are printed in the report of a failed test). Attributes ``guard`` and ``console``.
+``new_page`` (function)
+    A factory ``new_page(path) -> Page`` opening ``site_server.url + path`` in ``lite_context``
+    (console collected); pages are closed at the end of the test.
+``lab_page`` (module)
+    The lab app (``lab/index.html``) with ``window.jupyterapp`` ready.
+``kernel`` (module)
+    A booted :class:`lite.LiteKernel` in ``lab_page``: ``kernel.run(code) -> str`` (stdout plus
+    result repr; raises :class:`lite.KernelError` with the traceback), ``kernel.execute(code)``,
+    ``kernel.value(expr)`` (JSON round trip), ``kernel.page.evaluate(js)`` for JavaScript in the
+    page. Boots once per module and mode (10-20 s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lite import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, LiteKernel, NetworkGuard, wait_for_app
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from litebridge.serve import SiteServer, start_server
+
+_CONSOLES: list[ConsoleLog] = []
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch Debian's chromium with flags that keep it off the internet (pytest-playwright hook)."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def site_dir(pytestconfig: pytest.Config) -> Path:
+    """The built site; fails with a hint when it has not been built."""
+    path = Path(pytestconfig.getoption("--site-dir")).resolve()
+    if not (path / "jupyter-lite.json").is_file():
+        pytest.fail(f"no built site at {path}: run `make site` first")
+    return path
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["coop-coep", "no-isolation"])
+def isolated(request: pytest.FixtureRequest) -> bool:
+    """Serve with COOP/COEP/CORP headers (True) or without (False)."""
+    return bool(request.param)
+
+
+@pytest.fixture(scope="module")
+def base_path(request: pytest.FixtureRequest) -> str:
+    """URL prefix of the site ("/" unless parametrized indirectly)."""
+    return str(getattr(request, "param", "/"))
+
+
+@pytest.fixture(scope="module")
+def site_server(site_dir: Path, isolated: bool, base_path: str) -> Iterator[SiteServer]:
+    """The built site served on 127.0.0.1 (ephemeral port) in the requested mode."""
+    server, thread = start_server(site_dir, 0, isolation=isolated, base_path=base_path)
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def lite_context(browser: Browser) -> Iterator[BrowserContext]:
+    """A browser context whose requests are guarded and whose consoles are collected."""
+    context = browser.new_context()
+    guard = NetworkGuard()
+    guard.install(context)
+    console = ConsoleLog()
+    context.on("page", console.attach)
+    context.guard = guard  # type: ignore[attr-defined]
+    context.console = console  # type: ignore[attr-defined]
+    _CONSOLES.append(console)
+    yield context
+    _CONSOLES.remove(console)
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def lab_page(lite_context: BrowserContext, site_server: SiteServer) -> Iterator[Page]:
+    """The lab app of the served site, started."""
+    page = lite_context.new_page()
+    page.goto(site_server.url + "lab/index.html")
+    wait_for_app(page)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def kernel(lab_page: Page) -> Iterator[LiteKernel]:
+    """A booted Pyodide kernel in the lab page (once per module and mode)."""
+    lite_kernel = LiteKernel(lab_page)
+    yield lite_kernel
+    lite_kernel.shutdown()
+
+
+@pytest.fixture
+def new_page(lite_context: BrowserContext, site_server: SiteServer) -> Iterator[Callable[[str], Page]]:
+    """Factory: open ``site_server.url + path`` in a new page of the guarded context."""
+    pages: list[Page] = []
+
+    def open_page(path: str) -> Page:
+        page = lite_context.new_page()
+        pages.append(page)
+        page.goto(site_server.url + path)
+        return page
+
+    yield open_page
+    for page in pages:
+        page.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_foreign_requests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if its browser context tried to reach anything but 127.0.0.1."""
+    if "lite_context" not in request.fixturenames:
+        yield
+        return
+    context = request.getfixturevalue("lite_context")
+    before = len(context.guard.blocked)
+    yield
+    blocked = context.guard.blocked[before:]
+    if blocked:
+        pytest.fail(f"the browser tried to reach non-local hosts (aborted): {blocked}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """Add the browser console errors to the report of a failed test."""
+    report = yield
+    if report.failed and _CONSOLES:
+        lines = [line for console in _CONSOLES for line in console.errors()]
+        if lines:
+            report.sections.append(("browser console errors", "\n".join(lines[-200:])))
+    return report

@@ -1,0 +1,24 @@
+"""Shared pytest configuration: where the repository and the built site are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--site-dir``: the built site the browser tests serve (default: ``_output``)."""
+    parser.addoption(
+        "--site-dir",
+        default=str(REPO_ROOT / "_output"),
+        help="built JupyterLite site to test (default: _output; build it with `make site`)",
+    )
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository's root directory."""
+    return REPO_ROOT
