@@ -1,0 +1,138 @@
+# litebridge: build the offline JupyterLite site, serve it, test it.
+#
+#   make serve   install what is needed, build _output/, serve it at http://127.0.0.1:$(PORT)
+#   make site    build _output/ only (static files, deployable under any sub-path)
+#   make test    install everything (incl. Debian's chromium), build, lint, unit + browser tests
+#   make lint    ruff, mypy, and the JS linter
+#   make clean   remove build products (keeps .venv and download caches)
+#
+# Every step is stamped, so a second run with nothing changed does (almost) nothing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+BUILD := _build
+OUTPUT := _output
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# the site-building tools (`jupyter`, `jupyter labextension`) must be found by npm scripts
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' py/litebridge/__init__.py)
+WHEEL := $(BUILD)/dist/litebridge-$(VERSION)-py3-none-any.whl
+PYODIDE_DIR := lite/static/pyodide
+PIPLITE_DIR := lite/pypi
+HAS_JS := $(wildcard js/package.json)
+
+DEPS_STAMP := $(VENV)/.deps.stamp
+NPM_STAMP := js/node_modules/.npm-ci.stamp
+JS_STAMP := $(BUILD)/js.stamp
+PIPLITE_STAMP := $(PIPLITE_DIR)/.stamp
+SITE_STAMP := $(OUTPUT)/.site.stamp
+
+PY_SOURCES := $(wildcard py/litebridge/*.py) py/litebridge/py.typed pyproject.toml README.md
+JS_SOURCES := $(shell [ -d js ] && find js/src js/scripts -type f 2>/dev/null) $(wildcard js/package.json js/package-lock.json js/tsconfig*.json)
+SITE_SOURCES := jupyter_lite_config.json lite/jupyter-lite.json $(shell find content -type f 2>/dev/null)
+
+.PHONY: help serve site test lint unit browser deps chromium js clean
+
+help:
+	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+
+# --- environment ---------------------------------------------------------------------------
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(DEPS_STAMP): requirements/site.txt requirements/test.txt requirements/lint.txt | $(PY)
+	$(PIP) install --quiet -r requirements/site.txt -r requirements/test.txt -r requirements/lint.txt
+	touch $@
+
+deps: $(DEPS_STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+chromium: $(CHROMIUM)
+
+# --- JavaScript: labextension + worker helper into py/litebridge/ ---------------------------
+
+ifneq ($(HAS_JS),)
+$(NPM_STAMP): js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(JS_STAMP): $(JS_SOURCES) $(NPM_STAMP) $(DEPS_STAMP)
+	mkdir -p $(BUILD)
+	cd js && npm run --silent build
+	touch $@
+else
+$(NPM_STAMP):
+	@echo "js/package.json not found: skipping the npm install"
+$(JS_STAMP):
+	@echo "js/package.json not found: skipping the JS build (the site has no litebridge labextension)"
+endif
+
+js: $(JS_STAMP)
+
+# --- the site -------------------------------------------------------------------------------
+
+$(WHEEL): $(PY_SOURCES) $(JS_STAMP) $(DEPS_STAMP)
+	rm -rf $(BUILD)/dist
+	$(VENV)/bin/hatchling build -t wheel -d $(BUILD)/dist
+
+$(PYODIDE_DIR)/pyodide-lock.json: $(WHEEL) scripts/assemble_pyodide.py requirements/site.txt
+	$(PY) scripts/assemble_pyodide.py --dest $(PYODIDE_DIR) --cache $(BUILD)/pyodide --wheel $(WHEEL) 2> >(grep -v '^WARNING: Location' >&2)
+
+$(PIPLITE_STAMP): requirements/piplite.txt $(DEPS_STAMP)
+	rm -rf $(PIPLITE_DIR) && mkdir -p $(PIPLITE_DIR)
+	$(PIP) download --quiet --no-deps --only-binary=:all: --python-version 3.14 --implementation py \
+		--abi none --platform any --dest $(PIPLITE_DIR) -r requirements/piplite.txt 2> >(grep -v '^WARNING: Location' >&2)
+	touch $@
+
+# jupyterlite's doit cache skips its jupyter-lite.json patches when it thinks they ran: always
+# build from scratch (a few seconds).
+$(SITE_STAMP): $(PYODIDE_DIR)/pyodide-lock.json $(PIPLITE_STAMP) $(SITE_SOURCES) $(DEPS_STAMP)
+	rm -rf $(OUTPUT) .jupyterlite.doit.db
+	$(VENV)/bin/jupyter lite build --log-level=WARN
+	touch $@
+	@echo "site built in $(OUTPUT)/ ($$(du -sh $(OUTPUT) | cut -f1))"
+
+site: $(SITE_STAMP)
+
+serve: $(SITE_STAMP)
+	PYTHONPATH=py $(PY) -m litebridge.serve --port $(PORT) $(OUTPUT)
+
+# --- checks ---------------------------------------------------------------------------------
+
+lint: $(DEPS_STAMP) $(NPM_STAMP)
+	$(VENV)/bin/ruff check py tests scripts
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --config-file /dev/null --python-version 3.11 --strict --explicit-package-bases \
+		--ignore-missing-imports scripts/assemble_pyodide.py
+ifneq ($(HAS_JS),)
+	cd js && npm run --silent lint
+endif
+
+unit: $(DEPS_STAMP)
+	$(PY) -m pytest -q tests/unit
+
+browser: $(SITE_STAMP) $(CHROMIUM)
+	$(PY) -m pytest -q tests/browser
+
+test: $(DEPS_STAMP) $(CHROMIUM) $(SITE_STAMP)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory browser
+
+clean:
+	rm -rf $(OUTPUT) $(BUILD)/dist $(BUILD)/js.stamp $(PYODIDE_DIR) $(PIPLITE_DIR) .jupyterlite.doit.db
