@@ -144,6 +144,8 @@ class _Pending:
 def _check_timeout(timeout: float | None) -> float | None:
     if timeout is None:
         return None
+    if type(timeout) is float and timeout > 0:  # the common case, NaN fails "> 0"
+        return timeout
     if not isinstance(timeout, int | float) or not timeout > 0 or math.isnan(timeout):
         raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
     return float(timeout)
@@ -269,7 +271,7 @@ class Page:
         BridgeUnavailable
             Outside the Pyodide kernel.
         """
-        link = self.connect()
+        link = self._link or self.connect()
         call_id = self._take_id()
         envelope = {
             "v": PROTOCOL_VERSION,
@@ -321,7 +323,7 @@ class Page:
         BridgeUnavailable
             Outside the Pyodide kernel, or the page never attached.
         """
-        link = self.connect()
+        link = self._link or self.connect()
         mode = link.transport
         if mode == "async":
             raise SyncUnavailable(explain_sync_unavailable(link.isolated, link.jspi_supported))
@@ -468,8 +470,9 @@ class Page:
         timeout_s: float | None,
         label: str,
     ) -> Any:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        if not self._sab_ready:
+        limit_s = timeout_s
+        if not self._sab_ready:  # first sync call: wait for the page, within the same timeout
+            started = time.monotonic()
             if not link.wait_page_ready(timeout_s):
                 raise BridgeUnavailable(
                     f"the page did not attach to this kernel within {timeout_s} s ({label}): "
@@ -477,11 +480,12 @@ class Page:
                     "site?"
                 )
             self._sab_ready = True
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+            if timeout_s is not None:
+                timeout_s = max(timeout_s - (time.monotonic() - started), 0.001)
         try:
-            answer_text, answer_buffers = link.call_sab(text, buffers, remaining)
+            answer_text, answer_buffers = link.call_sab(text, buffers, timeout_s)
         except CallTimeout:
-            raise CallTimeout(f"no answer from the page to {label} within {timeout_s} s") from None
+            raise CallTimeout(f"no answer from the page to {label} within {limit_s} s") from None
         try:
             answer = decode_envelope(answer_text, answer_buffers)
         except ValueError as exc:

@@ -176,6 +176,21 @@ class _Encoder:
         return {BYTES_KEY: index}
 
 
+def _all_scalars(items: Sequence[object]) -> bool:
+    """Whether every item is a JSON scalar that needs no conversion (the hot path)."""
+    for item in items:
+        t = type(item)
+        if t is str or t is bool or item is None:
+            continue
+        if t is int:
+            if _MIN <= item <= _MAX:  # type: ignore[operator]
+                continue
+            return False
+        if t is not float or not math.isfinite(item):  # type: ignore[arg-type]
+            return False
+    return True
+
+
 def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
     """Encode one value as JSON text plus binary buffers (protocol section 4).
 
@@ -233,6 +248,9 @@ def encode_envelope(
     """
     if key is None:
         return dumps(envelope), []
+    value = envelope[key]
+    if (type(value) is tuple or type(value) is list) and _all_scalars(value):
+        return dumps(envelope), []  # the common case: no copy, no walk, no buffers
     enc = _Encoder()
     fields = dict(envelope)
     fields[key] = enc.value(envelope[key], root)
