@@ -117,8 +117,7 @@ serve: $(SITE_STAMP)
 lint: $(DEPS_STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff check py tests scripts
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy --config-file /dev/null --python-version 3.11 --strict --explicit-package-bases \
-		--ignore-missing-imports scripts/assemble_pyodide.py
+	MYPYPATH=py:tests/browser $(VENV)/bin/mypy --strict scripts tests/browser tests/conftest.py
 ifneq ($(HAS_JS),)
 	cd js && npm run --silent lint
 endif

@@ -48,7 +48,7 @@ def kernel_pyodide_version() -> str:
     str
         For example ``"314.0.6"``.
     """
-    from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
+    from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION  # type: ignore[import-untyped]
 
     return str(PYODIDE_VERSION)
 
@@ -165,10 +165,24 @@ def download_wheels(specs: list[PackageSpec], python_version: str, wheel_cache: 
         return
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--only-binary=:all:", "--python-version", python_version,
-            "--implementation", "py", "--abi", "none", "--platform", "any",
-            "--dest", str(wheel_cache), *missing,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            python_version,
+            "--implementation",
+            "py",
+            "--abi",
+            "none",
+            "--platform",
+            "any",
+            "--dest",
+            str(wheel_cache),
+            *missing,
         ],
         check=True,
     )
@@ -251,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, required=True, help="output directory (replaced)")
     parser.add_argument("--cache", type=Path, required=True, help="cache for npm and PyPI downloads")
     parser.add_argument("--version", default=None, help="pyodide version (default: what the kernel expects)")
-    parser.add_argument("--root", action="append", default=None, help=f"lock packages to ship (default: {DEFAULT_ROOTS})")
+    parser.add_argument(
+        "--root", action="append", default=None, help=f"lock packages to ship (default: {DEFAULT_ROOTS})"
+    )
     parser.add_argument("--wheel", action="append", type=Path, default=[], help="extra wheel to add to the lock")
     args = parser.parse_args(argv)
     version = args.version or kernel_pyodide_version()

@@ -79,11 +79,10 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         Passed to :class:`http.server.SimpleHTTPRequestHandler`.
     """
 
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **EXTRA_MIME_TYPES}
-
     def __init__(self, *args: Any, isolation: bool = True, base_path: str = "/", **kwargs: Any) -> None:
         self.isolation = isolation
         self.base_path = _normalise_base_path(base_path)
+        self.extensions_map = {**self.extensions_map, **EXTRA_MIME_TYPES}
         super().__init__(*args, **kwargs)
 
     def end_headers(self) -> None:
@@ -110,17 +109,17 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_error(http.HTTPStatus.NOT_FOUND, f"outside the base path {self.base_path}")
         return False
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         """Serve a GET request below the base path."""
         if self._strip_base():
             super().do_GET()
 
-    def do_HEAD(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_HEAD(self) -> None:
         """Serve a HEAD request below the base path."""
         if self._strip_base():
             super().do_HEAD()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature of the base)
+    def log_message(self, format: str, *args: Any) -> None:
         """Log only errors (status >= 400) to stderr, to keep test output readable."""
         if len(args) >= 2 and str(args[1]).isdigit() and int(str(args[1])) < 400:
             return
@@ -143,9 +142,7 @@ class SiteServer(http.server.ThreadingHTTPServer):
     isolation: bool
 
 
-def make_server(
-    directory: str | Path, port: int = 8000, *, isolation: bool = True, base_path: str = "/"
-) -> SiteServer:
+def make_server(directory: str | Path, port: int = 8000, *, isolation: bool = True, base_path: str = "/") -> SiteServer:
     """Create (but do not start) a server for ``directory`` on 127.0.0.1.
 
     Parameters

@@ -14,8 +14,8 @@ Every test module gets, per value of ``isolated`` (module-scoped, ``True`` = COO
     A :class:`litebridge.serve.SiteServer` on 127.0.0.1 with an ephemeral port; ``.url`` is the
     site root (ending in ``/``).
 ``lite_context`` (module)
-    A fresh ``BrowserContext`` with a :class:`lite.NetworkGuard` (non-127.0.0.1 requests are
-    aborted and recorded: any makes the test fail at teardown) and a :class:`lite.ConsoleLog`
+    A fresh ``BrowserContext`` with a :class:`harness.NetworkGuard` (non-127.0.0.1 requests are
+    aborted and recorded: any makes the test fail at teardown) and a :class:`harness.ConsoleLog`
     (errors are printed in the report of a failed test). Attributes ``guard`` and ``console``.
 ``new_page`` (function)
     A factory ``new_page(path) -> Page`` opening ``site_server.url + path`` in ``lite_context``
@@ -23,20 +23,20 @@ Every test module gets, per value of ``isolated`` (module-scoped, ``True`` = COO
 ``lab_page`` (module)
     The lab app (``lab/index.html``) with ``window.jupyterapp`` ready.
 ``kernel`` (module)
-    A booted :class:`lite.LiteKernel` in ``lab_page``: ``kernel.run(code) -> str`` (stdout plus
-    result repr; raises :class:`lite.KernelError` with the traceback), ``kernel.execute(code)``,
+    A booted :class:`harness.LiteKernel` in ``lab_page``: ``kernel.run(code) -> str`` (stdout plus
+    result repr; raises :class:`harness.KernelError` with the traceback), ``kernel.execute(code)``,
     ``kernel.value(expr)`` (JSON round trip), ``kernel.page.evaluate(js)`` for JavaScript in the
     page. Boots once per module and mode (10-20 s).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lite import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, LiteKernel, NetworkGuard, wait_for_app
+from harness import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, LiteKernel, NetworkGuard, wait_for_app
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from litebridge.serve import SiteServer, start_server
@@ -146,7 +146,9 @@ def _no_foreign_requests(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Add the browser console errors to the report of a failed test."""
     report = yield
     if report.failed and _CONSOLES:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lite import LiteKernel, wait_for_app
+from harness import LiteKernel, wait_for_app
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 

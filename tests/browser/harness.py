@@ -268,9 +268,7 @@ class LiteKernel:
         self.page = page
         page.evaluate(_PAGE_HELPERS)
         started = time.monotonic()
-        reply = page.evaluate(
-            "([name, ms]) => window.__lbTest.start(name, ms)", [name, int(boot_timeout_s * 1000)]
-        )
+        reply = page.evaluate("([name, ms]) => window.__lbTest.start(name, ms)", [name, int(boot_timeout_s * 1000)])
         self.boot_s = time.monotonic() - started
         self.id: str = reply["id"]
         self.info: dict[str, Any] = reply["info"] or {}
