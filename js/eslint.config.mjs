@@ -22,5 +22,12 @@ export default tseslint.config(
       'eqeqeq': ['error', 'always'],
       'no-console': ['error', { allow: ['warn', 'error', 'info'] }]
     }
+  },
+  {
+    // node:test's describe/it return promises that the runner awaits.
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'off'
+    }
   }
 );

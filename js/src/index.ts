@@ -4,9 +4,16 @@
  * @packageDocumentation
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { IKernel } from '@jupyterlite/services';
 import { IKernelSpecs } from '@jupyterlite/services';
 
+import type { MessageSource, PageApi } from './manager';
+import { BridgeManager } from './manager';
 import { installWaitAsyncFix } from './waitAsyncFix';
+
+export type { KernelBridge, InvokeOptions } from './bridge';
+export { BridgeError, PythonError } from './errors';
+export type { KernelOptions, PageApi } from './manager';
 
 // As early as possible: when JupyterLite loads this federated module, before any plugin
 // activates and before any kernel (and so coincident) exists.
@@ -15,17 +22,100 @@ installWaitAsyncFix();
 /** The plugin id, also the key under which it can be disabled in `jupyter-lite.json`. */
 export const PLUGIN_ID = 'litebridge:plugin';
 
+/** `window.litebridge`: the page API, plus `app` (the JupyterLite app, for tests and benchmarks). */
+export interface WindowApi extends PageApi {
+  /** The JupyterLite application. For tests and benchmarks only; not a stable API. */
+  readonly app: JupyterFrontEnd;
+}
+
+declare global {
+  interface Window {
+    litebridge?: WindowApi;
+  }
+}
+
+type KernelFactory = (options: IKernel.IOptions) => Promise<IKernel>;
+
+/** The kernel's Worker: `PyodideKernel` keeps it in the private field `_worker`. */
+function workerOf(kernel: IKernel): MessageSource | null {
+  const worker: unknown = (kernel as unknown as { _worker?: unknown })._worker;
+  if (
+    worker !== null &&
+    typeof worker === 'object' &&
+    typeof (worker as MessageSource).addEventListener === 'function' &&
+    typeof (worker as MessageSource).removeEventListener === 'function'
+  ) {
+    return worker as MessageSource;
+  }
+  return null;
+}
+
+/**
+ * Wrap every kernel factory, including ones registered later, so that each kernel created
+ * gets a bridge listening on its Worker for the hello, closed when the kernel is disposed.
+ */
+function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager): void {
+  const wrapped = new WeakSet<KernelFactory>();
+  const wrapAll = (): void => {
+    for (const [name, factory] of kernelspecs.factories) {
+      if (wrapped.has(factory)) {
+        continue;
+      }
+      const bridged: KernelFactory = async (options) => {
+        const kernel = await factory(options);
+        // The worker exists now and cannot have sent its hello yet: it sends it when
+        // Python first imports litebridge, long after Pyodide has booted.
+        const worker = workerOf(kernel);
+        if (worker !== null && !kernel.isDisposed) {
+          const id = kernel.id;
+          const bridge = manager.attach(id, worker);
+          kernel.disposed.connect(() => {
+            manager.detach(id, bridge);
+          });
+        }
+        return kernel;
+      };
+      wrapped.add(bridged);
+      kernelspecs.factories.set(name, bridged);
+    }
+  };
+  wrapAll();
+  kernelspecs.changed.connect(wrapAll);
+}
+
+/** The id of the kernel of the app shell's current widget (notebook or console), if any. */
+function currentKernelId(app: JupyterFrontEnd): string | null {
+  const widget = app.shell.currentWidget as unknown as {
+    sessionContext?: { session?: { kernel?: { id?: unknown } | null } | null };
+  } | null;
+  const id = widget?.sessionContext?.session?.kernel?.id;
+  return typeof id === 'string' ? id : null;
+}
+
 /**
  * The litebridge plugin: fixes `Atomics.waitAsync` for the Pyodide kernel's coincident
- * transport and attaches a bridge to every kernel the page starts.
+ * transport, attaches a bridge to every kernel the page starts, and sets `window.litebridge`.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'litebridge: calls between the Pyodide kernel and this page.',
   autoStart: true,
   requires: [IKernelSpecs],
-  activate: (_app: JupyterFrontEnd, _kernelspecs: IKernelSpecs): void => {
+  activate: (app: JupyterFrontEnd, kernelspecs: IKernelSpecs): void => {
     installWaitAsyncFix();
+    const manager = new BridgeManager();
+    manager.currentKernelId = () => currentKernelId(app);
+    wrapFactories(kernelspecs, manager);
+    const api: WindowApi = {
+      version: manager.version,
+      PythonError: manager.PythonError,
+      BridgeError: manager.BridgeError,
+      register: (obj) => manager.register(obj),
+      kernel: (id, options) => manager.kernel(id, options),
+      kernels: () => manager.kernels(),
+      app
+    };
+    window.litebridge = Object.freeze(api);
   }
 };
 

@@ -1,0 +1,514 @@
+/**
+ * One bridge per kernel: the port, page -> Python calls, and serving Python -> page calls.
+ *
+ * Independent of JupyterLab: it is attached with the kernel's hello, so that it can be
+ * exercised with a plain `MessageChannel` in tests.
+ *
+ * @packageDocumentation
+ */
+import { decodeValue, DecodeError, encodeValue } from './codec';
+import { BridgeError, bridgeWireError, errorFromWire, errorToWire } from './errors';
+import type { Frame } from './frame';
+import type {
+  CallMessage,
+  Envelope,
+  HelloMessage,
+  PortFrame,
+  Transport,
+  WireError
+} from './protocol';
+import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, TRANSPORTS } from './protocol';
+import type { HandlerRegistry } from './registry';
+import { HandlerRegistry as Registry, evaluateSource, resolveHandler } from './registry';
+import type { ServedRequest } from './sabChannel';
+import { SabChannel } from './sabChannel';
+
+/** Options of {@link KernelBridge.invoke}. */
+export interface InvokeOptions {
+  /** Longest wait for the answer (and for the kernel's hello), in milliseconds; default 30000. `Infinity` waits forever. */
+  timeoutMs?: number;
+  /** Aborts the wait: the promise rejects with the signal's reason; a late answer is dropped. */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  method: string;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  cleanup: () => void;
+}
+
+/** True for a structured-clone object that is a litebridge hello. */
+export function isHello(data: unknown): data is HelloMessage {
+  return (
+    data !== null &&
+    typeof data === 'object' &&
+    (data as { kind?: unknown }).kind === Kind.hello &&
+    (data as { id?: unknown }).id === 0
+  );
+}
+
+/** A received envelope before validation: any field may be missing or of the wrong type. */
+interface RawEnvelope {
+  v?: unknown;
+  id?: unknown;
+  kind?: unknown;
+  method?: unknown;
+  args?: unknown;
+  sync?: unknown;
+  source?: unknown;
+  value?: unknown;
+  error?: unknown;
+}
+
+/** Parse a frame's JSON into an envelope object, or null if it is not a JSON object. */
+function parseEnvelope(json: string): RawEnvelope | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : null;
+}
+
+/** The message id if it is a valid request id (integer >= 1), else 0. */
+function idOf(envelope: RawEnvelope): number {
+  const id = envelope.id;
+  return typeof id === 'number' && Number.isInteger(id) && id >= 1 ? id : 0;
+}
+
+/** The error an aborted wait rejects with: the signal's reason when it is an Error. */
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new DOMException('the call was aborted', 'AbortError');
+}
+
+function answerFrame(envelope: Envelope, buffers: Uint8Array[] = []): Frame {
+  return { json: JSON.stringify(envelope), buffers };
+}
+
+function errorFrame(id: number, error: WireError): Frame {
+  return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.error, error });
+}
+
+/** Copy buffers into fresh `ArrayBuffer`s that can be transferred without detaching the caller's. */
+function transferable(buffers: readonly Uint8Array[]): ArrayBuffer[] {
+  return buffers.map((view) => view.slice().buffer);
+}
+
+/**
+ * The bridge to one kernel.
+ *
+ * Page code gets it from `litebridge.kernel()`; it is closed when the kernel is disposed
+ * (restart or shut down), and every promise still waiting on it then rejects with a
+ * {@link BridgeError} of code `closed`.
+ */
+export class KernelBridge {
+  /** The kernel id. */
+  readonly id: string;
+  /** Handlers registered from this kernel's Python (`page.register(source)`). */
+  readonly handlers: HandlerRegistry = new Registry();
+  /** Pyodide version reported in the hello, empty before it. */
+  pyodideVersion = '';
+  /** Python version reported in the hello, empty before it. */
+  pythonVersion = '';
+
+  private readonly globalHandlers: HandlerRegistry;
+  private readonly pageVersion: string;
+  private port: MessagePort | null = null;
+  private sab: SabChannel | null = null;
+  private _transport: Transport = 'async';
+  private _closed = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Python -> page calls with `sync: true` being served: the kernel is blocked on them. */
+  private readonly blockedBy = new Map<number, string>();
+  private connectedWaiters: (() => void)[] = [];
+
+  /**
+   * @param id - The kernel id.
+   * @param globalHandlers - Handlers shared by every kernel (`litebridge.register`).
+   * @param pageVersion - The litebridge JS version, sent in `litebridge.ready`.
+   */
+  constructor(id: string, globalHandlers: HandlerRegistry, pageVersion: string) {
+    this.id = id;
+    this.globalHandlers = globalHandlers;
+    this.pageVersion = pageVersion;
+  }
+
+  /** What Python's `call_sync` uses in this kernel: `sab`, `jspi` or `async`. */
+  get transport(): Transport {
+    return this._transport;
+  }
+
+  /** True once the kernel's hello has arrived, until the kernel is disposed. */
+  get connected(): boolean {
+    return this.port !== null && !this._closed;
+  }
+
+  /** True once the kernel was disposed. */
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /**
+   * Attach to the kernel's worker side, from its hello: answer `litebridge.ready` on the
+   * port and, with a SAB, set `PAGE_READY` and start serving synchronous calls. A second
+   * hello (the kernel re-imported litebridge) replaces the first; calls pending on the old
+   * port reject with code `closed`.
+   *
+   * @param hello - The hello received on the kernel's Worker.
+   */
+  attach(hello: HelloMessage): void {
+    if (this._closed) {
+      return;
+    }
+    if (hello.v !== PROTOCOL_VERSION) {
+      console.warn(`litebridge: kernel ${this.id} speaks protocol ${String(hello.v)}, this page ${PROTOCOL_VERSION}: ignored`);
+      return;
+    }
+    if (this.port !== null) {
+      this.detach('the kernel reconnected');
+    }
+    this.pyodideVersion = hello.pyodide;
+    this.pythonVersion = hello.python;
+    this._transport =
+      hello.sab !== null ? 'sab' : hello.transport !== undefined && TRANSPORTS.includes(hello.transport) ? hello.transport : 'async';
+    const port = hello.port;
+    this.port = port;
+    port.onmessage = (event: MessageEvent<unknown>) => {
+      this.onPortMessage(event.data);
+    };
+    port.start();
+    port.postMessage({
+      json: JSON.stringify({ v: PROTOCOL_VERSION, id: 0, kind: Kind.ready, page: this.pageVersion }),
+      buffers: []
+    } satisfies PortFrame);
+    if (hello.sab !== null) {
+      this.sab = new SabChannel(hello.sab, (frame) => this.serveSync(frame));
+      this.sab.start();
+    }
+    const waiters = this.connectedWaiters;
+    this.connectedWaiters = [];
+    waiters.forEach((wake) => {
+      wake();
+    });
+  }
+
+  /**
+   * Close the bridge (the kernel was disposed): reject every pending page -> Python call
+   * with code `closed` and stop serving.
+   */
+  close(): void {
+    if (this._closed) {
+      return;
+    }
+    this._closed = true;
+    this.detach('the kernel was restarted or shut down');
+    const waiters = this.connectedWaiters;
+    this.connectedWaiters = [];
+    waiters.forEach((wake) => {
+      wake();
+    });
+  }
+
+  /**
+   * Call an exposed Python method.
+   *
+   * @param method - The method name, e.g. `"multiply"` or `"ex.multiply"`.
+   * @param args - The arguments: JSON values, `Uint8Array`/`ArrayBuffer`/typed arrays.
+   * @returns A promise of the decoded result.
+   * @throws (rejects) See {@link KernelBridge.invoke}.
+   */
+  call(method: string, ...args: unknown[]): Promise<unknown> {
+    return this.invoke(method, args);
+  }
+
+  /**
+   * Call an exposed Python method, with options.
+   *
+   * @param method - The method name.
+   * @param args - The arguments (an array).
+   * @param options - `timeoutMs` (default 30000 ms) and `signal`.
+   * @returns A promise of the decoded result.
+   * @throws (rejects) `TypeError` if an argument cannot be sent (nothing is sent);
+   *   {@link PythonError} if the method raised; {@link BridgeError} with code
+   *   `unknown_method`/`forbidden_name` (the name), `busy` (the kernel is blocked in
+   *   `call_sync`), `timeout`, `closed` (kernel disposed) or `bad_request`; the signal's
+   *   reason when aborted.
+   */
+  async invoke(method: string, args: readonly unknown[] = [], options: InvokeOptions = {}): Promise<unknown> {
+    if (typeof method !== 'string' || method === '') {
+      throw new TypeError('method must be a non-empty string');
+    }
+    if (!Array.isArray(args)) {
+      throw new TypeError('args must be an array');
+    }
+    const encoded = encodeValue(args, 'args');
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const deadline = performance.now() + timeoutMs;
+    if (!this.connected) {
+      await this.whenConnected(timeoutMs, signal);
+    }
+    const port = this.port;
+    if (port === null || this._closed) {
+      throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`);
+    }
+    const blocked = this.blockedMethod();
+    if (blocked !== null) {
+      throw new BridgeError(
+        ErrorCode.busy,
+        `kernel ${this.id} is blocked in call_sync of handler "${blocked}": re-entrant calls are not supported, use await page.call in Python`
+      );
+    }
+    signal?.throwIfAborted();
+    const id = this.nextId++;
+    const envelope: CallMessage = { v: PROTOCOL_VERSION, id, kind: Kind.call, method, args: encoded.tree as unknown[] };
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => {
+        const entry = this.pending.get(id);
+        if (entry !== undefined) {
+          this.pending.delete(id);
+          entry.cleanup();
+          entry.reject(abortReason(signal));
+        }
+      };
+      const cleanup = (): void => {
+        if (timer !== undefined) {
+          clearTimeout(timer);
+        }
+        signal?.removeEventListener('abort', onAbort);
+      };
+      this.pending.set(id, { method, resolve, reject, cleanup });
+      const remaining = deadline - performance.now();
+      if (Number.isFinite(remaining)) {
+        timer = setTimeout(() => {
+          const entry = this.pending.get(id);
+          if (entry !== undefined) {
+            this.pending.delete(id);
+            entry.cleanup();
+            entry.reject(
+              new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${method}" within ${timeoutMs} ms`)
+            );
+          }
+        }, Math.max(0, remaining));
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const buffers = transferable(encoded.buffers);
+      port.postMessage({ json: JSON.stringify(envelope), buffers } satisfies PortFrame, buffers);
+    });
+  }
+
+  /**
+   * Resolve when the kernel's hello has arrived.
+   *
+   * @param timeoutMs - Longest wait in milliseconds.
+   * @param signal - Aborts the wait.
+   * @throws (rejects) {@link BridgeError} `timeout` or `closed`, or the signal's reason.
+   */
+  whenConnected(timeoutMs: number = DEFAULT_TIMEOUT_MS, signal?: AbortSignal): Promise<void> {
+    if (this.connected) {
+      return Promise.resolve();
+    }
+    if (this._closed) {
+      return Promise.reject(new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (): void => {
+        if (timer !== undefined) {
+          clearTimeout(timer);
+        }
+        signal?.removeEventListener('abort', onAbort);
+        this.connectedWaiters = this.connectedWaiters.filter((w) => w !== wake);
+      };
+      const wake = (): void => {
+        finish();
+        if (this.connected) {
+          resolve();
+        } else {
+          reject(new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`));
+        }
+      };
+      const onAbort = (): void => {
+        finish();
+        reject(abortReason(signal));
+      };
+      this.connectedWaiters.push(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          finish();
+          reject(
+            new BridgeError(
+              ErrorCode.timeout,
+              `kernel ${this.id} did not connect within ${timeoutMs} ms: run "import litebridge" in it`
+            )
+          );
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /** The handler the kernel is blocked on (sync call in progress), or null. */
+  private blockedMethod(): string | null {
+    const sabBlocked = this.sab?.blockedMethod() ?? null;
+    if (sabBlocked !== null) {
+      return sabBlocked;
+    }
+    for (const method of this.blockedBy.values()) {
+      return method;
+    }
+    return null;
+  }
+
+  private detach(reason: string): void {
+    this.sab?.stop();
+    this.sab = null;
+    if (this.port !== null) {
+      this.port.onmessage = null;
+      this.port.close();
+      this.port = null;
+    }
+    this.blockedBy.clear();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const entry of pending) {
+      entry.cleanup();
+      entry.reject(new BridgeError(ErrorCode.closed, `kernel ${this.id}: ${reason} while "${entry.method}" was pending`));
+    }
+  }
+
+  private post(frame: Frame): void {
+    if (this.port === null) {
+      return;
+    }
+    const buffers = transferable(frame.buffers);
+    this.port.postMessage({ json: frame.json, buffers } satisfies PortFrame, buffers);
+  }
+
+  private onPortMessage(data: unknown): void {
+    if (data === null || typeof data !== 'object' || typeof (data as PortFrame).json !== 'string') {
+      return;
+    }
+    const { json, buffers } = data as PortFrame;
+    const received = Array.isArray(buffers) ? buffers : [];
+    const envelope = parseEnvelope(json);
+    if (envelope === null) {
+      console.warn(`litebridge: kernel ${this.id} sent a frame that is not a JSON object`);
+      return;
+    }
+    const id = idOf(envelope);
+    if (envelope.v !== PROTOCOL_VERSION) {
+      if (id !== 0) {
+        this.post(errorFrame(id, bridgeWireError(ErrorCode.badRequest, `protocol version ${String(envelope.v)} is not ${PROTOCOL_VERSION}`)));
+      }
+      return;
+    }
+    switch (envelope.kind) {
+      case Kind.call:
+      case Kind.register: {
+        // Python runs again: it is no longer blocked in an earlier sync call (e.g. it timed out).
+        this.blockedBy.clear();
+        if (envelope.kind === Kind.call && envelope.sync === true) {
+          this.blockedBy.set(id, typeof envelope.method === 'string' ? envelope.method : '(unnamed)');
+        }
+        void this.serve(envelope, id, received).then((answer) => {
+          this.blockedBy.delete(id);
+          if (id !== 0) {
+            this.post(answer);
+          }
+        });
+        return;
+      }
+      case Kind.result:
+      case Kind.error:
+        this.settle(envelope, id, received);
+        return;
+      default:
+        if (id !== 0) {
+          this.post(errorFrame(id, bridgeWireError(ErrorCode.badRequest, `unknown message kind ${JSON.stringify(envelope.kind)}`)));
+        }
+    }
+  }
+
+  private settle(envelope: RawEnvelope, id: number, buffers: readonly ArrayBuffer[]): void {
+    const entry = this.pending.get(id);
+    if (entry === undefined) {
+      return; // timed out, aborted or unknown: a late answer is dropped
+    }
+    this.pending.delete(id);
+    entry.cleanup();
+    if (envelope.kind === Kind.error) {
+      entry.reject(errorFromWire(envelope.error));
+      return;
+    }
+    if (envelope.kind === Kind.result) {
+      try {
+        entry.resolve(decodeValue(envelope.value, buffers));
+      } catch (error) {
+        entry.reject(new BridgeError(ErrorCode.badRequest, `bad result for "${entry.method}": ${String(error)}`));
+      }
+    }
+  }
+
+  /** Serve a request from the SAB channel. */
+  private serveSync(frame: Frame): ServedRequest {
+    const envelope = parseEnvelope(frame.json);
+    if (envelope === null) {
+      return { method: '(malformed)', run: () => Promise.resolve(errorFrame(0, bridgeWireError(ErrorCode.badRequest, 'the frame is not a JSON object'))) };
+    }
+    const id = idOf(envelope);
+    if (envelope.v !== PROTOCOL_VERSION) {
+      return {
+        method: '(bad version)',
+        run: () => Promise.resolve(errorFrame(id, bridgeWireError(ErrorCode.badRequest, `protocol version ${String(envelope.v)} is not ${PROTOCOL_VERSION}`)))
+      };
+    }
+    const method = envelope.kind === Kind.call && typeof envelope.method === 'string' ? envelope.method : String(envelope.kind);
+    return { method, run: () => this.serve(envelope, id, frame.buffers) };
+  }
+
+  /** Serve a Python -> page `call` or `register`; the promise never rejects. */
+  private async serve(envelope: RawEnvelope, id: number, buffers: readonly (ArrayBuffer | Uint8Array)[]): Promise<Frame> {
+    try {
+      if (envelope.kind === Kind.register) {
+        const names = this.handlers.register(evaluateSource(envelope.source));
+        return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: names });
+      }
+      if (envelope.kind !== Kind.call) {
+        return errorFrame(id, bridgeWireError(ErrorCode.badRequest, `a request must be a call or register, not ${JSON.stringify(envelope.kind)}`));
+      }
+      const handler = resolveHandler(envelope.method, [this.handlers, this.globalHandlers]);
+      if (!Array.isArray(envelope.args)) {
+        return errorFrame(id, bridgeWireError(ErrorCode.badRequest, 'args must be an array'));
+      }
+      const args = decodeValue(envelope.args, buffers) as unknown[];
+      let value: unknown;
+      try {
+        value = await handler.fn.apply(handler.self, args);
+      } catch (error) {
+        return errorFrame(id, errorToWire(error));
+      }
+      let encoded;
+      try {
+        encoded = encodeValue(value, 'result');
+      } catch (error) {
+        return errorFrame(id, bridgeWireError(ErrorCode.unserializable, error instanceof Error ? error.message : String(error), 'TypeError'));
+      }
+      return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.tree }, encoded.buffers);
+    } catch (error) {
+      if (error instanceof BridgeError) {
+        return errorFrame(id, bridgeWireError(error.code, error.message));
+      }
+      if (error instanceof DecodeError) {
+        return errorFrame(id, bridgeWireError(ErrorCode.badRequest, error.message));
+      }
+      return errorFrame(id, errorToWire(error));
+    }
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Value encoding of protocol section 4: JSON plus binary buffers.
+ *
+ * @packageDocumentation
+ */
+import { BYTES_KEY, ESCAPE_KEY } from './protocol';
+
+/** The root a path starts from in error messages: `args` of a call or `result` of an answer. */
+export type Root = 'args' | 'result' | 'value';
+
+/** An encoded value: a JSON-ready tree with `$bytes` placeholders, and the buffers. */
+export interface Encoded {
+  /** A tree of plain data that `JSON.stringify` turns into the wire JSON. */
+  tree: unknown;
+  /** The binary values, in placeholder order (depth-first, left to right). */
+  buffers: Uint8Array[];
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * Render a path in JavaScript syntax, e.g. `result.k[0]` or `args[1]["a b"]`.
+ *
+ * @param root - The root name.
+ * @param keys - Property names and array indices from the root.
+ * @returns The path text.
+ */
+export function formatPath(root: string, keys: readonly (string | number)[]): string {
+  let out = root;
+  for (const key of keys) {
+    if (typeof key === 'number') {
+      out += `[${key}]`;
+    } else if (IDENTIFIER.test(key)) {
+      out += `.${key}`;
+    } else {
+      out += `[${JSON.stringify(key)}]`;
+    }
+  }
+  return out;
+}
+
+function tagOf(value: object): string {
+  return Object.prototype.toString.call(value).slice(8, -1);
+}
+
+/** The bytes of an `ArrayBuffer`, `SharedArrayBuffer` or any `ArrayBufferView`, or null. */
+function bytesOf(value: object): Uint8Array | null {
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  const tag = tagOf(value);
+  if (tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer') {
+    return new Uint8Array(value as ArrayBuffer);
+  }
+  return null;
+}
+
+/** A name for the type of a value that cannot be sent. */
+function typeName(value: object): string {
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== null && typeof proto === 'object' && 'constructor' in proto) {
+    const ctor: unknown = proto.constructor;
+    if (typeof ctor === 'function' && ctor.name !== '') {
+      return ctor.name;
+    }
+  }
+  return tagOf(value);
+}
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Set `out[key] = value` even when `key` is `__proto__`. */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    out[key] = value;
+  }
+}
+
+/**
+ * Encode a value for the wire.
+ *
+ * `undefined` becomes `null`; `ArrayBuffer`, `SharedArrayBuffer` and every `ArrayBufferView`
+ * become `{"$bytes": n}` with their bytes (referenced, not copied) in `buffers[n]`; an object
+ * whose only key is `$bytes` or `$escape` is wrapped in `{"$escape": ...}`.
+ *
+ * @param value - The value to encode.
+ * @param root - The root of paths in error messages.
+ * @returns The JSON-ready tree and the buffers.
+ * @throws TypeError naming the type and the path of the first value that cannot be sent:
+ *   functions, symbols, bigints, NaN and infinities, Map, Set, Date and other class
+ *   instances, and cyclic structures (the path where the cycle closes), e.g.
+ *   `cannot send function at result.k[0]`.
+ */
+export function encodeValue(value: unknown, root: Root): Encoded {
+  const buffers: Uint8Array[] = [];
+  const keys: (string | number)[] = [];
+  const ancestors = new Set<object>();
+
+  const refuse = (what: string): never => {
+    throw new TypeError(`cannot send ${what} at ${formatPath(root, keys)}`);
+  };
+
+  const walk = (item: unknown): unknown => {
+    switch (typeof item) {
+      case 'undefined':
+        return null;
+      case 'boolean':
+      case 'string':
+        return item;
+      case 'number':
+        if (!Number.isFinite(item)) {
+          refuse(String(item));
+        }
+        return item;
+      case 'bigint':
+      case 'symbol':
+      case 'function':
+        return refuse(typeof item);
+      default:
+        break;
+    }
+    if (item === null) {
+      return null;
+    }
+    const object = item as object;
+    const bytes = bytesOf(object);
+    if (bytes !== null) {
+      buffers.push(bytes);
+      return { [BYTES_KEY]: buffers.length - 1 };
+    }
+    if (ancestors.has(object)) {
+      refuse('cyclic structure');
+    }
+    if (Array.isArray(object)) {
+      ancestors.add(object);
+      const out: unknown[] = new Array<unknown>(object.length);
+      for (let i = 0; i < object.length; i++) {
+        keys.push(i);
+        out[i] = walk(object[i] as unknown);
+        keys.pop();
+      }
+      ancestors.delete(object);
+      return out;
+    }
+    if (!isPlainObject(object)) {
+      refuse(typeName(object));
+    }
+    ancestors.add(object);
+    const out: Record<string, unknown> = {};
+    const ownKeys = Object.keys(object);
+    for (const key of ownKeys) {
+      keys.push(key);
+      setOwn(out, key, walk((object as Record<string, unknown>)[key]));
+      keys.pop();
+    }
+    ancestors.delete(object);
+    if (ownKeys.length === 1 && (ownKeys[0] === BYTES_KEY || ownKeys[0] === ESCAPE_KEY)) {
+      return { [ESCAPE_KEY]: out };
+    }
+    return out;
+  };
+
+  const tree = walk(value);
+  return { tree, buffers };
+}
+
+/** A received value that breaks the encoding rules: a bad placeholder or escape. */
+export class DecodeError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+/** A binary buffer as received: from the port (`ArrayBuffer`) or a frame (`Uint8Array`). */
+export type ReceivedBuffer = ArrayBuffer | Uint8Array;
+
+/**
+ * Decode a value received from the wire (the parsed JSON and the frame's buffers).
+ *
+ * @param tree - The parsed JSON value.
+ * @param buffers - The frame's buffers; `{"$bytes": n}` becomes a `Uint8Array` over `buffers[n]`.
+ * @returns The value: JSON types, plain objects, arrays and `Uint8Array`s.
+ * @throws DecodeError if a placeholder names a missing buffer or an escape is malformed.
+ */
+export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[]): unknown {
+  const walk = (item: unknown): unknown => {
+    if (item === null || typeof item !== 'object') {
+      return item;
+    }
+    if (Array.isArray(item)) {
+      return item.map(walk);
+    }
+    const object = item as Record<string, unknown>;
+    const keys = Object.keys(object);
+    if (keys.length === 1 && keys[0] === BYTES_KEY) {
+      const index = object[BYTES_KEY];
+      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= buffers.length) {
+        throw new DecodeError(`bad ${BYTES_KEY} placeholder ${JSON.stringify(index)}: ${buffers.length} buffers`);
+      }
+      const buffer = buffers[index];
+      return buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+    }
+    let source = object;
+    if (keys.length === 1 && keys[0] === ESCAPE_KEY) {
+      const inner = object[ESCAPE_KEY];
+      if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) {
+        throw new DecodeError(`bad ${ESCAPE_KEY}: not an object`);
+      }
+      source = inner as Record<string, unknown>;
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(source)) {
+      setOwn(out, key, walk(source[key]));
+    }
+    return out;
+  };
+  return walk(tree);
+}

@@ -1,0 +1,193 @@
+/**
+ * The litebridge wire protocol, version 1: types and constants only.
+ *
+ * This file mirrors `docs/protocol.md` (normative) and `py/litebridge/protocol.py`. Every
+ * kind string, error code and buffer layout constant is written here once and imported
+ * everywhere else on the JavaScript side.
+ *
+ * @packageDocumentation
+ */
+
+/** Protocol version carried in the `v` field of every message. */
+export const PROTOCOL_VERSION = 1;
+
+/** Message kinds, always namespaced `litebridge.` (protocol section 2). */
+export const Kind = {
+  hello: 'litebridge.hello',
+  ready: 'litebridge.ready',
+  call: 'litebridge.call',
+  register: 'litebridge.register',
+  result: 'litebridge.result',
+  error: 'litebridge.error'
+} as const;
+
+/** One of the message kind strings. */
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** Error codes set when the bridge itself produced an error (protocol section 5). */
+export const ErrorCode = {
+  unknownMethod: 'unknown_method',
+  forbiddenName: 'forbidden_name',
+  unserializable: 'unserializable',
+  badRequest: 'bad_request',
+  busy: 'busy',
+  closed: 'closed',
+  timeout: 'timeout'
+} as const;
+
+/** One of the bridge error code strings. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The transport `call_sync` uses in a kernel (DESIGN.md, "Transports"). */
+export type Transport = 'sab' | 'jspi' | 'async';
+
+/** Every transport name, for validating what the worker reports. */
+export const TRANSPORTS: readonly Transport[] = ['sab', 'jspi', 'async'];
+
+/** Method name segments that never resolve, besides any segment starting with `_`. */
+export const FORBIDDEN_SEGMENTS: readonly string[] = ['constructor', '__proto__', 'prototype'];
+
+/** Placeholder key of a binary value in the JSON (protocol section 4). */
+export const BYTES_KEY = '$bytes';
+
+/** Wrapper key of an application object that would look like a placeholder. */
+export const ESCAPE_KEY = '$escape';
+
+/** The error object carried by `litebridge.error` (protocol section 5). */
+export interface WireError {
+  /** JavaScript `error.name` or the Python exception class name. */
+  type: string;
+  /** The error message. */
+  message: string;
+  /** JavaScript `error.stack` or the formatted Python traceback; may be empty. */
+  stack: string;
+  /** Set when the bridge itself produced the error. */
+  code?: ErrorCode;
+}
+
+/** Fields common to every envelope. */
+export interface EnvelopeBase {
+  /** Protocol version, {@link PROTOCOL_VERSION}. */
+  v: number;
+  /** Message id: >= 1 for call/register and their answers, 0 for hello/ready. */
+  id: number;
+  /** Message kind. */
+  kind: Kind;
+}
+
+/** `litebridge.ready`, page -> worker, on the port: the page attached. */
+export interface ReadyMessage extends EnvelopeBase {
+  kind: typeof Kind.ready;
+  /** The litebridge JavaScript version. */
+  page: string;
+}
+
+/** `litebridge.call`, both directions. */
+export interface CallMessage extends EnvelopeBase {
+  kind: typeof Kind.call;
+  /** Dot-separated method name. */
+  method: string;
+  /** Encoded arguments (a JSON array with `$bytes` placeholders). */
+  args: unknown[];
+  /** Python -> page only: true when the caller is blocked (`call_sync`). */
+  sync?: boolean;
+}
+
+/** `litebridge.register`, worker -> page: install page handlers from JavaScript source. */
+export interface RegisterMessage extends EnvelopeBase {
+  kind: typeof Kind.register;
+  /** A JavaScript object expression, e.g. `{ f(x) { return x } }`. */
+  source: string;
+}
+
+/** `litebridge.result`, both directions. */
+export interface ResultMessage extends EnvelopeBase {
+  kind: typeof Kind.result;
+  /** The encoded value. */
+  value: unknown;
+}
+
+/** `litebridge.error`, both directions. */
+export interface ErrorMessage extends EnvelopeBase {
+  kind: typeof Kind.error;
+  error: WireError;
+}
+
+/** Every JSON envelope. */
+export type Envelope = ReadyMessage | CallMessage | RegisterMessage | ResultMessage | ErrorMessage;
+
+/**
+ * `litebridge.hello`, worker -> page, posted on the kernel's `Worker` as a structured-clone
+ * object (not JSON), with `port` transferred.
+ */
+export interface HelloMessage {
+  v: number;
+  id: 0;
+  kind: typeof Kind.hello;
+  /** The dedicated port for every other message (section 1). */
+  port: MessagePort;
+  /** The buffer for synchronous calls, or null when not `crossOriginIsolated`. */
+  sab: SharedArrayBuffer | null;
+  /** Pyodide version string. */
+  pyodide: string;
+  /** Python version string. */
+  python: string;
+  /** Optional: the transport `call_sync` uses in this kernel. */
+  transport?: Transport;
+}
+
+/** A frame as posted on the port (protocol section 3). */
+export interface PortFrame {
+  /** The envelope as JSON text. */
+  json: string;
+  /** The binary buffers, every one in the transfer list. */
+  buffers: ArrayBuffer[];
+}
+
+/** SAB layout (protocol section 6): bytes of the Int32 header before the payload. */
+export const HEADER_BYTES = 32;
+
+/** Bytes of the SharedArrayBuffer the worker helper allocates: 8 MiB payload + header. */
+export const SAB_BYTES = 8 * 1024 * 1024 + HEADER_BYTES;
+
+/** Int32 index of the header slots. */
+export const Slot = {
+  /** `seq * 8 + phase`; the only slot waited on for calls. */
+  STATE: 0,
+  /** Bytes of the current chunk in the payload area. */
+  CHUNK_BYTES: 1,
+  /** 0-based index of the current chunk. */
+  CHUNK_INDEX: 2,
+  /** Bytes of the whole frame. */
+  TOTAL_BYTES: 3,
+  /** 0 until the page has attached, then 1. */
+  PAGE_READY: 4
+} as const;
+
+/** Phases stored in the low 3 bits of `STATE`. */
+export const Phase = {
+  IDLE: 0,
+  REQUEST: 1,
+  REQUEST_ACK: 2,
+  CLAIMED: 3,
+  RESPONSE: 4,
+  RESPONSE_ACK: 5
+} as const;
+
+/** One of the phase numbers. */
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+/** `STATE = seq * PHASE_SPAN + phase`. */
+export const PHASE_SPAN = 8;
+
+/** Sequence numbers count from 1 and wrap at this value back to 1. */
+export const SEQ_WRAP = 2 ** 27;
+
+/** Bound of a wait for a chunk acknowledgement, in milliseconds. */
+export const CHUNK_WAIT_MS = 10000;
+
+/** Default timeout of a call, in milliseconds (protocol section 8). */
+export const DEFAULT_TIMEOUT_MS = 30000;
+
+/** Bytes of the fixed part of a binary frame header: `J` and `N`, uint32 LE each. */
+export const FRAME_FIXED_BYTES = 8;

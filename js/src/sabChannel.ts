@@ -1,0 +1,211 @@
+/**
+ * The page end of the SharedArrayBuffer channel (protocol section 6).
+ *
+ * @packageDocumentation
+ */
+import type { Frame } from './frame';
+import { FrameReader, FrameWriter } from './frame';
+import { CHUNK_WAIT_MS, HEADER_BYTES, PHASE_SPAN, Phase, Slot } from './protocol';
+
+/** What the bridge does with a request: the method name (for `busy`) and how to answer. */
+export interface ServedRequest {
+  /** The handler name, reported in `busy` errors while the worker is blocked on it. */
+  method: string;
+  /** Start the handler; the answer frame promise must never reject. */
+  run: () => Promise<Frame>;
+}
+
+/** Decodes a request frame (synchronously). */
+export type ServeFrame = (frame: Frame) => ServedRequest;
+
+/** Wait while `state[index] === value`, asynchronously, at most `timeoutMs`. */
+async function waitWhileAsync(state: Int32Array, index: number, value: number, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  let current = Atomics.load(state, index);
+  while (current === value) {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) {
+      break;
+    }
+    await waitOnce(state, index, value, remaining);
+    current = Atomics.load(state, index);
+  }
+  return current;
+}
+
+/** One `Atomics.waitAsync`, whatever shape it returns; polls where it does not exist. */
+async function waitOnce(state: Int32Array, index: number, value: number, timeoutMs: number): Promise<void> {
+  const waitAsync = (
+    Atomics as unknown as {
+      waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: unknown };
+    }
+  ).waitAsync;
+  if (typeof waitAsync === 'function') {
+    const result = waitAsync.call(Atomics, state, index, value, timeoutMs);
+    if (result.async) {
+      await result.value;
+    }
+    return;
+  }
+  await new Promise((resolve) => setTimeout(resolve, Math.min(timeoutMs, 1)));
+}
+
+/**
+ * Serves the synchronous calls a kernel's worker writes into the SAB.
+ *
+ * Its loop waits on `STATE` with `Atomics.waitAsync`, reads request chunks, starts the
+ * handler and goes back to waiting at once: it never waits for a handler, so one that never
+ * settles cannot block later calls. The answer is written when the handler settles, only if
+ * the worker has not given up in the meantime.
+ */
+export class SabChannel {
+  private readonly header: Int32Array;
+  private readonly payload: Uint8Array;
+  private readonly serve: ServeFrame;
+  private stopped = false;
+  private incoming: { seq: number; reader: FrameReader } | null = null;
+  private lastDispatchedSeq = 0;
+  private current: { seq: number; method: string } | null = null;
+
+  /**
+   * @param sab - The buffer from the hello (`HEADER_BYTES` of header, then the payload).
+   * @param serve - Starts serving one decoded request.
+   */
+  constructor(sab: SharedArrayBuffer, serve: ServeFrame) {
+    this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.payload = new Uint8Array(sab, HEADER_BYTES);
+    this.serve = serve;
+  }
+
+  /** Tell the worker the page is attached (`PAGE_READY = 1`) and start the loop. */
+  start(): void {
+    Atomics.store(this.header, Slot.PAGE_READY, 1);
+    Atomics.notify(this.header, Slot.PAGE_READY);
+    void this.run();
+  }
+
+  /** Stop the loop; answers of handlers still running are dropped. */
+  stop(): void {
+    this.stopped = true;
+    // Wake our own pending waitAsync; the worker, if still alive, re-checks and waits again.
+    Atomics.notify(this.header, Slot.STATE);
+  }
+
+  /**
+   * The handler the worker is blocked on, or null when it is not blocked in a sync call.
+   *
+   * @returns A method name, `"(unknown)"` if the request is not decoded yet, or null.
+   */
+  blockedMethod(): string | null {
+    if (this.stopped) {
+      return null;
+    }
+    const state = Atomics.load(this.header, Slot.STATE);
+    if (state % PHASE_SPAN === Phase.IDLE) {
+      return null;
+    }
+    const seq = Math.floor(state / PHASE_SPAN);
+    return this.current !== null && this.current.seq === seq ? this.current.method : '(unknown)';
+  }
+
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const state = Atomics.load(this.header, Slot.STATE);
+      if (this.examine(state)) {
+        // We acted (and may have stored REQUEST_ACK): look again before waiting. Waiting on
+        // `state` now could sleep through the next chunk, whose STATE value is the same.
+        continue;
+      }
+      await waitOnce(this.header, Slot.STATE, state, Infinity);
+    }
+  }
+
+  /**
+   * React to a `STATE` value: read a request chunk if there is a new one.
+   *
+   * @returns True if a chunk was consumed (acknowledged or dispatched).
+   */
+  private examine(state: number): boolean {
+    if (state % PHASE_SPAN !== Phase.REQUEST) {
+      return false;
+    }
+    const seq = Math.floor(state / PHASE_SPAN);
+    const index = this.header[Slot.CHUNK_INDEX];
+    if (index === 0) {
+      if (this.lastDispatchedSeq === seq || this.incoming?.seq === seq) {
+        return false;
+      }
+      try {
+        this.incoming = { seq, reader: new FrameReader(this.header[Slot.TOTAL_BYTES]) };
+      } catch (error) {
+        this.incoming = null;
+        this.lastDispatchedSeq = seq;
+        console.error(`litebridge: dropped sync call ${seq}:`, error);
+        return false;
+      }
+    }
+    const incoming = this.incoming;
+    if (incoming === null || incoming.seq !== seq || incoming.reader.chunkIndex !== index) {
+      return false;
+    }
+    let frame: Frame;
+    try {
+      incoming.reader.push(this.payload.subarray(0, this.header[Slot.CHUNK_BYTES]));
+      if (!incoming.reader.complete) {
+        Atomics.store(this.header, Slot.STATE, seq * PHASE_SPAN + Phase.REQUEST_ACK);
+        Atomics.notify(this.header, Slot.STATE);
+        return true;
+      }
+      frame = incoming.reader.result();
+    } catch (error) {
+      // The worker will time out; there is no id to answer without decoding the frame.
+      this.incoming = null;
+      this.lastDispatchedSeq = seq;
+      console.error(`litebridge: dropped malformed sync call ${seq}:`, error);
+      return false;
+    }
+    this.incoming = null;
+    this.lastDispatchedSeq = seq;
+    const served = this.serve(frame);
+    // Before the handler starts: it may call into the kernel at once and must see `busy`.
+    this.current = { seq, method: served.method };
+    void served.run().then((answer) => this.respond(seq, answer));
+    return true;
+  }
+
+  /** Write the answer of call `seq`, unless the worker gave up on it. */
+  private async respond(seq: number, answer: Frame): Promise<void> {
+    const base = seq * PHASE_SPAN;
+    if (this.stopped) {
+      return;
+    }
+    if (Atomics.compareExchange(this.header, Slot.STATE, base + Phase.REQUEST, base + Phase.CLAIMED) !== base + Phase.REQUEST) {
+      return; // the worker timed out: drop the late answer
+    }
+    const writer = new FrameWriter(answer.json, answer.buffers);
+    this.header[Slot.TOTAL_BYTES] = writer.totalBytes;
+    for (;;) {
+      const index = writer.chunkIndex;
+      this.header[Slot.CHUNK_BYTES] = writer.writeChunk(this.payload);
+      this.header[Slot.CHUNK_INDEX] = index;
+      Atomics.store(this.header, Slot.STATE, base + Phase.RESPONSE);
+      Atomics.notify(this.header, Slot.STATE);
+      if (writer.done) {
+        return;
+      }
+      const seen = await waitWhileAsync(this.header, Slot.STATE, base + Phase.RESPONSE, CHUNK_WAIT_MS);
+      if (seen !== base + Phase.RESPONSE_ACK || this.isStopped()) {
+        if (seen === base + Phase.RESPONSE) {
+          Atomics.store(this.header, Slot.STATE, Phase.IDLE);
+          Atomics.notify(this.header, Slot.STATE);
+        }
+        console.warn(`litebridge: the kernel did not acknowledge answer chunk ${index} of sync call ${seq}`);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * The worker helper (protocol section 9): the JavaScript half of the worker side.
+ *
+ * Bundled into `litebridge/_worker.js`; evaluating that text with `pyodide.code.run_js(text)`
+ * returns a fresh {@link WorkerHelper}. It is transport only: it moves frames, it never
+ * parses JSON. Every synchronous round trip is one call from Python ({@link WorkerHelper.callSync}),
+ * because each Python -> JavaScript FFI hop costs several microseconds.
+ *
+ * @packageDocumentation
+ */
+import { FrameReader, FrameWriter } from '../frame';
+import type { HelloMessage, PortFrame, Transport } from '../protocol';
+import {
+  CHUNK_WAIT_MS,
+  HEADER_BYTES,
+  Kind,
+  PHASE_SPAN,
+  PROTOCOL_VERSION,
+  Phase,
+  SAB_BYTES,
+  SEQ_WRAP,
+  Slot,
+  TRANSPORTS
+} from '../protocol';
+
+/** Receives every frame arriving on the port: JSON text and its buffers (or null). */
+export type FrameCallback = (json: string, buffers: Uint8Array[] | null) => void;
+
+/** The helper object `run_js` returns (protocol section 9). */
+export interface WorkerHelper {
+  /**
+   * Create the MessageChannel (and the SharedArrayBuffer when `crossOriginIsolated`), post
+   * the hello on `self`, and route every frame arriving on the port to `onFrame`. Call once.
+   *
+   * @param onFrame - Called with every frame the page posts on the port.
+   * @param pyodideVersion - Pyodide version, for the hello.
+   * @param pythonVersion - Python version, for the hello.
+   * @param transport - Optional: the transport Python's `call_sync` will use, reported to the
+   *   page in the hello. When omitted: `sab` if a SAB was created, else `jspi` if this
+   *   runtime has `WebAssembly.Suspending`, else `async`.
+   * @returns True when a SharedArrayBuffer was created (transport `sab` is possible).
+   * @throws Error if called twice.
+   */
+  connect(onFrame: FrameCallback, pyodideVersion: string, pythonVersion: string, transport?: string): boolean;
+  /**
+   * Post one frame on the port.
+   *
+   * @param json - The envelope as JSON text.
+   * @param buffers - null, a JS array of Uint8Array/ArrayBuffer/views, or a PyProxy of a
+   *   Python list of buffer-protocol objects; they are copied before this returns.
+   * @throws Error if not connected.
+   */
+  post(json: string, buffers: unknown): void;
+  /**
+   * Wait until the page has attached (`PAGE_READY == 1`).
+   *
+   * @param timeoutMs - Longest wait, in milliseconds.
+   * @returns True if the page attached; false on timeout or when there is no SAB.
+   */
+  waitPageReady(timeoutMs: number): boolean;
+  /**
+   * One synchronous round trip over the SAB (protocol section 6).
+   *
+   * @param json - The request envelope as JSON text.
+   * @param buffers - As for {@link WorkerHelper.post}; read in place, not copied first.
+   * @param timeoutMs - Longest wait for the answer, in milliseconds.
+   * @returns The answer frame: its JSON text when it has no buffers, else
+   *   `[json, ...Uint8Array]`.
+   * @throws Error named `CallTimeout` when no answer came in time (a late answer is
+   *   dropped), `BridgeUnavailable` when there is no SAB or the page never attached,
+   *   `BridgeError` when the page broke the protocol.
+   */
+  callSync(json: string, buffers: unknown, timeoutMs: number): string | unknown[];
+}
+
+/** What `PyProxy.getBuffer('u8')` returns, as far as the helper uses it. */
+interface PyBufferLike {
+  data: Uint8Array;
+  c_contiguous?: boolean;
+  release(): void;
+}
+
+/** A PyProxy of a buffer-protocol object. */
+interface BufferProxyLike {
+  getBuffer(type: string): PyBufferLike;
+  destroy?: () => void;
+}
+
+function namedError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+function isBufferProxy(value: unknown): value is BufferProxyLike {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as Partial<BufferProxyLike>).getBuffer === 'function'
+  );
+}
+
+/** Byte views over the caller's buffers, and how to let go of them. */
+interface BorrowedBuffers {
+  views: Uint8Array[];
+  release(): void;
+}
+
+function borrowOne(item: unknown, views: Uint8Array[], releases: (() => void)[]): void {
+  if (item instanceof Uint8Array) {
+    views.push(item);
+  } else if (ArrayBuffer.isView(item)) {
+    views.push(new Uint8Array(item.buffer, item.byteOffset, item.byteLength));
+  } else if (item instanceof ArrayBuffer) {
+    views.push(new Uint8Array(item));
+  } else if (isBufferProxy(item)) {
+    const buffer = item.getBuffer('u8');
+    releases.push(() => {
+      buffer.release();
+      item.destroy?.();
+    });
+    if (buffer.c_contiguous === false) {
+      throw namedError('TypeError', 'cannot send a non-contiguous buffer');
+    }
+    views.push(buffer.data);
+  } else {
+    throw namedError('TypeError', `cannot send ${typeof item} as a binary buffer`);
+  }
+}
+
+/** Take byte views of `buffers` (see {@link WorkerHelper.post}); call `release` when done. */
+function borrowBuffers(buffers: unknown): BorrowedBuffers {
+  const views: Uint8Array[] = [];
+  const releases: (() => void)[] = [];
+  const release = (): void => {
+    for (const free of releases) {
+      free();
+    }
+    releases.length = 0;
+  };
+  if (buffers === null || buffers === undefined) {
+    return { views, release };
+  }
+  try {
+    if (Array.isArray(buffers)) {
+      for (const item of buffers) {
+        borrowOne(item, views, releases);
+      }
+    } else if (typeof (buffers as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function') {
+      for (const item of buffers as Iterable<unknown>) {
+        borrowOne(item, views, releases);
+      }
+    } else {
+      throw namedError('TypeError', 'buffers must be null, an array or a Python list');
+    }
+  } catch (error) {
+    release();
+    throw error;
+  }
+  return { views, release };
+}
+
+/** The worker global as far as the helper uses it. */
+interface WorkerGlobal {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  crossOriginIsolated?: boolean;
+}
+
+/**
+ * Create a worker helper bound to this worker's global scope.
+ *
+ * @param scope - The global to post the hello on; defaults to `globalThis` (the worker).
+ * @returns The helper.
+ */
+export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelper {
+  let port: MessagePort | null = null;
+  let header: Int32Array | null = null;
+  let payload: Uint8Array | null = null;
+  let seq = 0;
+
+  const now = (): number => performance.now();
+
+  /** Wait while STATE == `value`, at most `timeoutMs`. Returns the state seen last. */
+  const waitWhile = (state: Int32Array, value: number, timeoutMs: number): number => {
+    const deadline = now() + timeoutMs;
+    let current = Atomics.load(state, Slot.STATE);
+    while (current === value) {
+      const remaining = deadline - now();
+      if (remaining <= 0) {
+        break;
+      }
+      Atomics.wait(state, Slot.STATE, value, remaining);
+      current = Atomics.load(state, Slot.STATE);
+    }
+    return current;
+  };
+
+  const setState = (state: Int32Array, value: number): void => {
+    Atomics.store(state, Slot.STATE, value);
+    Atomics.notify(state, Slot.STATE);
+  };
+
+  const waitPageReady = (timeoutMs: number): boolean => {
+    if (header === null) {
+      return false;
+    }
+    const deadline = now() + timeoutMs;
+    while (Atomics.load(header, Slot.PAGE_READY) !== 1) {
+      const remaining = deadline - now();
+      if (remaining <= 0) {
+        return false;
+      }
+      Atomics.wait(header, Slot.PAGE_READY, 0, remaining);
+    }
+    return true;
+  };
+
+  const connect = (
+    onFrame: FrameCallback,
+    pyodideVersion: string,
+    pythonVersion: string,
+    transport?: string
+  ): boolean => {
+    if (port !== null) {
+      throw namedError('BridgeError', 'connect() was already called');
+    }
+    const channel = new MessageChannel();
+    port = channel.port1;
+    port.onmessage = (event: MessageEvent<PortFrame>) => {
+      const frame = event.data;
+      const buffers = frame.buffers.length > 0 ? frame.buffers.map((buffer) => new Uint8Array(buffer)) : null;
+      onFrame(frame.json, buffers);
+    };
+    const isolated = scope.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+    const sab = isolated ? new SharedArrayBuffer(SAB_BYTES) : null;
+    if (sab !== null) {
+      header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+      payload = new Uint8Array(sab, HEADER_BYTES);
+    }
+    let reported: Transport;
+    if (sab !== null) {
+      reported = 'sab';
+    } else if (transport !== undefined && (TRANSPORTS as readonly string[]).includes(transport)) {
+      reported = transport as Transport;
+    } else {
+      reported = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function' ? 'jspi' : 'async';
+    }
+    const hello: HelloMessage = {
+      v: PROTOCOL_VERSION,
+      id: 0,
+      kind: Kind.hello,
+      port: channel.port2,
+      sab,
+      pyodide: pyodideVersion,
+      python: pythonVersion,
+      transport: reported
+    };
+    scope.postMessage(hello, [channel.port2]);
+    return sab !== null;
+  };
+
+  const post = (json: string, buffers: unknown): void => {
+    if (port === null) {
+      throw namedError('BridgeError', 'post() before connect()');
+    }
+    const borrowed = borrowBuffers(buffers);
+    let copies: ArrayBuffer[];
+    try {
+      copies = borrowed.views.map((view) => view.slice().buffer);
+    } finally {
+      borrowed.release();
+    }
+    const frame: PortFrame = { json: json, buffers: copies };
+    port.postMessage(frame, copies);
+  };
+
+  const callSync = (json: string, buffers: unknown, timeoutMs: number): string | unknown[] => {
+    if (header === null || payload === null) {
+      throw namedError(
+        'BridgeUnavailable',
+        'synchronous calls over SharedArrayBuffer need a cross-origin isolated page (COOP/COEP headers)'
+      );
+    }
+    const start = now();
+    if (Atomics.load(header, Slot.PAGE_READY) !== 1 && !waitPageReady(timeoutMs)) {
+      throw namedError(
+        'BridgeUnavailable',
+        `the litebridge labextension did not answer within ${timeoutMs} ms: is it installed and enabled on this page?`
+      );
+    }
+    seq = seq + 1 >= SEQ_WRAP ? 1 : seq + 1;
+    const base = seq * PHASE_SPAN;
+    const state = header;
+
+    // 1. The request, chunk by chunk.
+    const borrowed = borrowBuffers(buffers);
+    try {
+      const writer = new FrameWriter(json, borrowed.views);
+      state[Slot.TOTAL_BYTES] = writer.totalBytes;
+      for (;;) {
+        const index = writer.chunkIndex;
+        state[Slot.CHUNK_BYTES] = writer.writeChunk(payload);
+        state[Slot.CHUNK_INDEX] = index;
+        setState(state, base + Phase.REQUEST);
+        if (writer.done) {
+          break;
+        }
+        const seen = waitWhile(state, base + Phase.REQUEST, CHUNK_WAIT_MS);
+        if (seen !== base + Phase.REQUEST_ACK) {
+          setState(state, Phase.IDLE);
+          throw namedError(
+            'CallTimeout',
+            `the page did not acknowledge request chunk ${index} within ${CHUNK_WAIT_MS} ms`
+          );
+        }
+      }
+    } finally {
+      borrowed.release();
+    }
+
+    // 2. Wait for the page to claim the call, bounded by the call's timeout.
+    let seen = waitWhile(state, base + Phase.REQUEST, timeoutMs - (now() - start));
+    if (seen === base + Phase.REQUEST) {
+      if (Atomics.compareExchange(state, Slot.STATE, base + Phase.REQUEST, Phase.IDLE) === base + Phase.REQUEST) {
+        Atomics.notify(state, Slot.STATE);
+        throw namedError('CallTimeout', `no answer from the page within ${timeoutMs} ms`);
+      }
+      seen = Atomics.load(state, Slot.STATE);
+    }
+    if (seen === base + Phase.CLAIMED) {
+      seen = waitWhile(state, base + Phase.CLAIMED, CHUNK_WAIT_MS);
+    }
+
+    // 3. The answer, chunk by chunk.
+    let reader: FrameReader | null = null;
+    for (;;) {
+      if (seen !== base + Phase.RESPONSE) {
+        setState(state, Phase.IDLE);
+        const what = seen === base + Phase.CLAIMED || seen === base + Phase.RESPONSE_ACK ? 'timed out' : `state ${seen}`;
+        throw namedError(
+          seen === base + Phase.CLAIMED || seen === base + Phase.RESPONSE_ACK ? 'CallTimeout' : 'BridgeError',
+          `answer of sync call ${seq} broke off: ${what} (chunk waits are bounded by ${CHUNK_WAIT_MS} ms)`
+        );
+      }
+      try {
+        reader ??= new FrameReader(state[Slot.TOTAL_BYTES]);
+        if (state[Slot.CHUNK_INDEX] !== reader.chunkIndex) {
+          throw new RangeError(`chunk ${state[Slot.CHUNK_INDEX]} where ${reader.chunkIndex} was expected`);
+        }
+        reader.push(payload.subarray(0, state[Slot.CHUNK_BYTES]));
+      } catch (error) {
+        setState(state, Phase.IDLE);
+        throw namedError('BridgeError', `malformed answer from the page: ${String(error)}`);
+      }
+      if (reader.complete) {
+        break;
+      }
+      setState(state, base + Phase.RESPONSE_ACK);
+      seen = waitWhile(state, base + Phase.RESPONSE_ACK, CHUNK_WAIT_MS);
+    }
+    setState(state, Phase.IDLE);
+    const frame = reader.result();
+    return frame.buffers.length === 0 ? frame.json : [frame.json, ...frame.buffers];
+  };
+
+  return { connect, post, waitPageReady, callSync };
+}

@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+
+import { KernelBridge, isHello } from '../src/bridge';
+import { BridgeError, PythonError } from '../src/errors';
+import { HandlerRegistry } from '../src/registry';
+import type { WorkerHelperApi } from './fixtures/helper';
+import { loadHelper } from './fixtures/helper';
+
+type Envelope = Record<string, unknown>;
+
+/**
+ * A stand-in for the kernel's Python over the real worker helper bundle (async transport,
+ * no SAB): it records every frame the page sends and answers calls with `answer`.
+ */
+class FakePython {
+  readonly helper: WorkerHelperApi = loadHelper();
+  readonly frames: { envelope: Envelope; buffers: Uint8Array[] | null }[] = [];
+  /** How Python answers a page -> Python call; return null to stay silent. */
+  answer: (call: Envelope, buffers: Uint8Array[] | null) => { json: Envelope; buffers?: Uint8Array[] } | null = () => null;
+  private readonly waiters = new Map<number, (frame: { envelope: Envelope; buffers: Uint8Array[] | null }) => void>();
+  private nextId = 1;
+
+  connect(bridge: KernelBridge, transport?: string): void {
+    const scope = globalThis as unknown as Record<string, unknown>;
+    scope.crossOriginIsolated = false;
+    scope.postMessage = (message: unknown) => {
+      assert.ok(isHello(message));
+      bridge.attach(message);
+    };
+    try {
+      const created = this.helper.connect(
+        (json, buffers) => {
+          this.onFrame(JSON.parse(json) as Envelope, buffers);
+        },
+        '314.0.6',
+        '3.14.0',
+        transport
+      );
+      assert.equal(created, false);
+    } finally {
+      delete scope.postMessage;
+      delete scope.crossOriginIsolated;
+    }
+  }
+
+  /** Send a Python -> page request and wait for its answer. */
+  request(fields: Envelope, buffers: Uint8Array[] | null = null): Promise<{ envelope: Envelope; buffers: Uint8Array[] | null }> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiters.set(id, resolve);
+      this.helper.post(JSON.stringify({ v: 1, id, ...fields }), buffers);
+    });
+  }
+
+  /** Wait until Python has received `count` frames. */
+  async received(count: number): Promise<void> {
+    while (this.frames.length < count) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  private onFrame(envelope: Envelope, buffers: Uint8Array[] | null): void {
+    this.frames.push({ envelope, buffers });
+    const waiter = this.waiters.get(envelope.id as number);
+    if ((envelope.kind === 'litebridge.result' || envelope.kind === 'litebridge.error') && waiter !== undefined) {
+      this.waiters.delete(envelope.id as number);
+      waiter({ envelope, buffers });
+      return;
+    }
+    if (envelope.kind === 'litebridge.call') {
+      const reply = this.answer(envelope, buffers);
+      if (reply !== null) {
+        this.helper.post(JSON.stringify({ v: 1, id: envelope.id, ...reply.json }), reply.buffers ?? null);
+      }
+    }
+  }
+}
+
+describe('KernelBridge over the port (async transport)', () => {
+  let globals: HandlerRegistry;
+  let bridge: KernelBridge;
+  let python: FakePython;
+
+  beforeEach(() => {
+    globals = new HandlerRegistry();
+    bridge = new KernelBridge('kernel-1', globals, '0.1.0');
+    python = new FakePython();
+    python.connect(bridge);
+  });
+
+  afterEach(() => {
+    bridge.close();
+  });
+
+  it('connects on the hello and answers it with ready', async () => {
+    assert.equal(bridge.connected, true);
+    assert.equal(bridge.pyodideVersion, '314.0.6');
+    await python.received(1);
+    assert.deepEqual(python.frames[0].envelope, { v: 1, id: 0, kind: 'litebridge.ready', page: '0.1.0' });
+  });
+
+  it('reports the transport the worker names, else derives it', () => {
+    assert.equal(bridge.transport, typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function' ? 'jspi' : 'async');
+    const other = new KernelBridge('kernel-2', globals, '0.1.0');
+    new FakePython().connect(other, 'jspi');
+    assert.equal(other.transport, 'jspi');
+    other.close();
+  });
+
+  it('calls Python and decodes the result, bytes included', async () => {
+    python.answer = (call, buffers) => {
+      const args = call.args as [number, number, { $bytes: number }];
+      const data = buffers?.[args[2].$bytes] ?? new Uint8Array(0);
+      return { json: { kind: 'litebridge.result', value: { product: args[0] * args[1], back: { $bytes: 0 } } }, buffers: [data.map((b) => b + 1)] };
+    };
+    const result = (await bridge.call('multiply', 6, 7, new Uint8Array([1, 2, 3]))) as { product: number; back: Uint8Array };
+    assert.equal(result.product, 42);
+    assert.ok(result.back instanceof Uint8Array);
+    assert.deepEqual([...result.back], [2, 3, 4]);
+    const call = python.frames.find((f) => f.envelope.kind === 'litebridge.call');
+    assert.deepEqual(call?.envelope, { v: 1, id: 1, kind: 'litebridge.call', method: 'multiply', args: [6, 7, { $bytes: 0 }] });
+  });
+
+  it('does not detach the caller\'s buffers', async () => {
+    python.answer = () => ({ json: { kind: 'litebridge.result', value: null } });
+    const mine = new Uint8Array([5, 6]);
+    await bridge.call('f', mine);
+    assert.deepEqual([...mine], [5, 6]);
+  });
+
+  it('rejects with PythonError for a Python exception', async () => {
+    python.answer = () => ({
+      json: { kind: 'litebridge.error', error: { type: 'ZeroDivisionError', message: 'division by zero', stack: 'Traceback...' } }
+    });
+    await assert.rejects(bridge.call('divide', 1, 0), (error: unknown) => {
+      assert.ok(error instanceof PythonError);
+      assert.equal(error.type, 'ZeroDivisionError');
+      assert.equal(error.message, 'division by zero');
+      assert.equal(error.traceback, 'Traceback...');
+      return true;
+    });
+  });
+
+  it('rejects with BridgeError when Python answers with a code', async () => {
+    python.answer = () => ({
+      json: { kind: 'litebridge.error', error: { type: 'LookupError', message: 'no exposed method "nope"', stack: '', code: 'unknown_method' } }
+    });
+    await assert.rejects(bridge.call('nope'), (error: unknown) => error instanceof BridgeError && error.code === 'unknown_method');
+  });
+
+  it('refuses an argument that cannot be sent, before sending anything', async () => {
+    await assert.rejects(bridge.call('f', 1, { k: new Set() }), { name: 'TypeError', message: 'cannot send Set at args[1].k' });
+    await python.received(1);
+    assert.equal(python.frames.filter((f) => f.envelope.kind === 'litebridge.call').length, 0);
+  });
+
+  it('times out, and drops the late answer', async () => {
+    const calls: Envelope[] = [];
+    python.answer = (call) => {
+      calls.push(call);
+      return null;
+    };
+    await assert.rejects(bridge.invoke('slow', [], { timeoutMs: 30 }), (error: unknown) => error instanceof BridgeError && error.code === 'timeout' && /slow/.test(error.message));
+    python.answer = (call) => ({ json: { kind: 'litebridge.result', value: `answer to ${String(call.id)}` } });
+    // The late answer to the first call arrives before the second call's answer.
+    python.helper.post(JSON.stringify({ v: 1, id: calls[0].id, kind: 'litebridge.result', value: 'late' }), null);
+    assert.equal(await bridge.call('next'), 'answer to 2');
+  });
+
+  it('rejects with the signal\'s reason when aborted', async () => {
+    const controller = new AbortController();
+    const pending = bridge.invoke('slow', [], { signal: controller.signal });
+    controller.abort(new Error('stop'));
+    await assert.rejects(pending, { message: 'stop' });
+  });
+
+  it('rejects pending calls with closed when the kernel is disposed', async () => {
+    const pending = bridge.call('slow');
+    await python.received(2);
+    bridge.close();
+    await assert.rejects(pending, (error: unknown) => error instanceof BridgeError && error.code === 'closed');
+    await assert.rejects(bridge.call('after'), (error: unknown) => error instanceof BridgeError && error.code === 'closed');
+  });
+
+  it('serves Python -> page calls from global handlers, awaiting promises', async () => {
+    globals.register({
+      async indentLeft(line: string, count: number) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return line.padStart(line.length + count);
+      }
+    });
+    const answer = await python.request({ kind: 'litebridge.call', method: 'indentLeft', args: ['hello', 4], sync: false });
+    assert.deepEqual(answer.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: '    hello' });
+  });
+
+  it('registers per-kernel handlers from source, which win over global ones', async () => {
+    globals.register({ who: () => 'global' });
+    const registered = await python.request({ kind: 'litebridge.register', source: '{ who() { return "kernel" }, _hidden() {} }' });
+    assert.deepEqual(registered.envelope.value, ['who']);
+    const answer = await python.request({ kind: 'litebridge.call', method: 'who', args: [] });
+    assert.equal(answer.envelope.value, 'kernel');
+    const other = new KernelBridge('kernel-2', globals, '0.1.0');
+    assert.equal(other.handlers.get('who'), undefined);
+  });
+
+  it('answers a bad register source with bad_request', async () => {
+    const answer = await python.request({ kind: 'litebridge.register', source: '{ oops(' });
+    assert.equal((answer.envelope.error as Envelope).code, 'bad_request');
+  });
+
+  it('passes bytes to handlers and returns bytes as buffers', async () => {
+    globals.register({ reverse: (data: Uint8Array) => data.slice().reverse() });
+    const answer = await python.request({ kind: 'litebridge.call', method: 'reverse', args: [{ $bytes: 0 }] }, [new Uint8Array([1, 2, 3])]);
+    assert.deepEqual(answer.envelope.value, { $bytes: 0 });
+    assert.deepEqual([...(answer.buffers?.[0] ?? [])], [3, 2, 1]);
+  });
+
+  it('answers a throwing handler with its name, message and stack', async () => {
+    globals.register({
+      broken() {
+        throw new TypeError('bad input');
+      }
+    });
+    const answer = await python.request({ kind: 'litebridge.call', method: 'broken', args: [] });
+    const error = answer.envelope.error as Envelope;
+    assert.equal(error.type, 'TypeError');
+    assert.equal(error.message, 'bad input');
+    assert.match(error.stack as string, /bad input/);
+    assert.equal(error.code, undefined);
+  });
+
+  it('answers an unencodable result with unserializable, naming the path', async () => {
+    globals.register({ gives: () => ({ k: [() => 1] }) });
+    const answer = await python.request({ kind: 'litebridge.call', method: 'gives', args: [] });
+    const error = answer.envelope.error as Envelope;
+    assert.equal(error.code, 'unserializable');
+    assert.equal(error.message, 'cannot send function at result.k[0]');
+  });
+
+  it('answers unknown and forbidden names with their codes', async () => {
+    const unknown = await python.request({ kind: 'litebridge.call', method: 'missing', args: [] });
+    assert.equal((unknown.envelope.error as Envelope).code, 'unknown_method');
+    assert.match((unknown.envelope.error as Envelope).message as string, /missing/);
+    const forbidden = await python.request({ kind: 'litebridge.call', method: 'constructor', args: [] });
+    assert.equal((forbidden.envelope.error as Envelope).code, 'forbidden_name');
+  });
+
+  it('answers another protocol version with bad_request', async () => {
+    const answer = await python.request({ v: 2, kind: 'litebridge.call', method: 'x', args: [] });
+    assert.equal((answer.envelope.error as Envelope).code, 'bad_request');
+  });
+
+  it('rejects page -> Python calls with busy while a sync call is served, and the handler\'s error reaches Python', async () => {
+    globals.register({
+      async reenter() {
+        return bridge.call('multiply', 1, 2);
+      }
+    });
+    python.answer = () => ({ json: { kind: 'litebridge.result', value: 2 } });
+    const answer = await python.request({ kind: 'litebridge.call', method: 'reenter', args: [], sync: true });
+    const error = answer.envelope.error as Envelope;
+    assert.equal(error.type, 'BridgeError');
+    assert.match(error.message as string, /blocked in call_sync of handler "reenter"/);
+    // Once the sync call is answered, page -> Python calls are served again.
+    assert.equal(await bridge.call('multiply', 1, 2), 2);
+  });
+});
