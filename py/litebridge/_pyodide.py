@@ -150,6 +150,22 @@ class PyodideLink:
         return str(parts[0]), [part.to_bytes() for part in parts[1:]]
 
     def block(self, awaitable: Awaitable[T]) -> T:
-        """Block on ``awaitable`` with JSPI (``pyodide.ffi.run_sync``)."""
-        result: T = run_sync(awaitable)
-        return result
+        """Block on ``awaitable`` with JSPI (``pyodide.ffi.run_sync``).
+
+        The awaitable's exception is not let through ``run_sync``: an exception that crosses
+        the JSPI suspension ends the whole cell and cannot be caught by the caller's
+        ``try``/``except`` (seen with Pyodide 314.0.6 in Chromium 156). It is returned as a
+        value instead and raised again here, on the caller's stack.
+        """
+        ok, value = run_sync(_settle(awaitable))
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
+
+
+async def _settle(awaitable: Awaitable[T]) -> tuple[bool, Any]:
+    """Await ``awaitable``; return ``(True, result)`` or ``(False, exception)``."""
+    try:
+        return True, await awaitable
+    except BaseException as exc:  # noqa: BLE001 - re-raised by PyodideLink.block on the caller's stack
+        return False, exc
