@@ -1,0 +1,393 @@
+"""The bridge API of issue 3 in a real kernel and page: calls both ways, transports, errors.
+
+Runs once with COOP/COEP (transport ``sab``) and once without (``jspi`` in cells). One kernel
+per mode is booted for the module; :func:`bridge_helpers.setup_bridge` registers the page
+handlers and exposes ``Example`` (unnamed and as ``"ex"``) and a call recorder (``"rec"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bridge_helpers import js_call, page_run, setup_bridge
+from harness import KernelError, LiteKernel
+
+FORBIDDEN = ["_private", "constructor", "__proto__", "prototype"]
+
+
+@pytest.fixture(scope="module")
+def bridged(kernel: LiteKernel) -> Iterator[LiteKernel]:
+    """The module's kernel with litebridge imported, handlers registered, examples exposed."""
+    setup_bridge(kernel)
+    return kernel
+
+
+def _error(result: dict[str, Any]) -> dict[str, Any]:
+    assert result["ok"] is False, f"expected a rejection, got {result}"
+    error: dict[str, Any] = result["error"]
+    return error
+
+
+# --- transports ------------------------------------------------------------------------------
+
+
+def test_transport_matches_headers(bridged: LiteKernel, isolated: bool) -> None:
+    expected = "sab" if isolated else "jspi"
+    assert bridged.value("litebridge.transport") == expected
+    assert page_run(bridged.page, bridged.id, "return k.transport;") == {"ok": True, "value": expected}
+
+
+# --- Python -> page ---------------------------------------------------------------------------
+
+
+def test_register_returns_handler_names(bridged: LiteKernel) -> None:
+    names = bridged.value("_lb_handlers")
+    assert names[:2] == ["indentLeft", "indentRight"]
+    assert "echo" in names
+
+
+def test_await_call(bridged: LiteKernel) -> None:
+    assert bridged.value('await page.call("indentLeft", "hello", 4)') == "    hello"
+
+
+def test_call_sync(bridged: LiteKernel) -> None:
+    assert bridged.value('page.call_sync("indentRight", "world", 4)') == "world    "
+
+
+def test_call_sync_with_timeout(bridged: LiteKernel) -> None:
+    assert bridged.value('page.call_sync("indentLeft", "x", 1, timeout=2.0)') == " x"
+    assert bridged.value('await page.call("indentLeft", "x", 2, timeout=2.0)') == "  x"
+
+
+def test_call_sync_inside_a_plain_function(bridged: LiteKernel) -> None:
+    code = "def indent_all(lines):\n    return [page.call_sync('indentLeft', line, 2) for line in lines]\n"
+    bridged.run(code)
+    assert bridged.value("indent_all(['a', 'bc'])") == ["  a", "  bc"]
+
+
+def test_handler_returning_a_promise(bridged: LiteKernel) -> None:
+    assert bridged.value('page.call_sync("later", {"x": [1, 2]}, 30)') == {"x": [1, 2]}
+    assert bridged.value('await page.call("later", "done", 30)') == "done"
+
+
+def test_handlers_registered_by_page_code(bridged: LiteKernel) -> None:
+    names = page_run(
+        bridged.page,
+        bridged.id,
+        "return window.litebridge.register({ pageSum(...xs) { return xs.reduce((a, b) => a + b, 0); } });",
+    )
+    assert names == {"ok": True, "value": ["pageSum"]}
+    assert bridged.value('page.call_sync("pageSum", 1, 2, 3)') == 6
+    assert bridged.value('await page.call("pageSum", 4, 5)') == 9
+
+
+def test_python_registered_handler_wins_over_page_registered(bridged: LiteKernel) -> None:
+    page_run(bridged.page, bridged.id, "window.litebridge.register({ shadowed() { return 'page'; } });")
+    bridged.run("page.register('{ shadowed() { return \"kernel\"; } }')")
+    assert bridged.value('page.call_sync("shadowed")') == "kernel"
+
+
+def test_values_round_trip_through_the_page(bridged: LiteKernel) -> None:
+    value = {"s": "é ✓", "i": -(2**53 - 1), "f": 0.5, "b": [True, False, None], "nested": {"$bytes": 1}}
+    assert bridged.value(f"page.call_sync('echo', {value!r})") == value
+    assert bridged.value(f"await page.call('echo', {value!r})") == value
+    assert bridged.value("page.call_sync('echo', (1, 'two'))") == [1, "two"]
+
+
+# --- page -> Python ---------------------------------------------------------------------------
+
+
+def test_page_calls_exposed_methods(bridged: LiteKernel) -> None:
+    assert js_call(bridged.page, bridged.id, "multiply", 6, 7) == {"ok": True, "value": 42}
+    assert js_call(bridged.page, bridged.id, "ex.multiply", 6, 7) == {"ok": True, "value": 42}
+    assert js_call(bridged.page, bridged.id, "ex.divide", 1, 4) == {"ok": True, "value": 0.25}
+
+
+def test_async_method_is_awaited(bridged: LiteKernel) -> None:
+    assert js_call(bridged.page, bridged.id, "slow_echo", {"a": [1]}) == {"ok": True, "value": {"a": [1]}}
+    assert js_call(bridged.page, bridged.id, "ex.slow_echo", "x", 0.01) == {"ok": True, "value": "x"}
+
+
+def test_python_exception_rejects_with_python_error(bridged: LiteKernel) -> None:
+    error = _error(js_call(bridged.page, bridged.id, "divide", 1, 0))
+    assert error["isPythonError"]
+    assert error["name"] == "PythonError"
+    assert error["type"] == "ZeroDivisionError"
+    assert error["message"] == "division by zero"
+    assert "ZeroDivisionError" in error["traceback"]
+    assert "in divide" in error["traceback"]
+    assert "return a / b" in error["traceback"]
+    # the kernel keeps serving, and runs cells
+    assert js_call(bridged.page, bridged.id, "ex.multiply", 3, 5) == {"ok": True, "value": 15}
+    assert bridged.value("1 + 1") == 2
+
+
+def test_page_invoke_with_options(bridged: LiteKernel) -> None:
+    result = page_run(bridged.page, bridged.id, "return await k.invoke('multiply', [2, 21], { timeoutMs: 5000 });")
+    assert result == {"ok": True, "value": 42}
+    error = _error(
+        page_run(bridged.page, bridged.id, "return await k.invoke('slow_echo', ['x', 30], { timeoutMs: 100 });")
+    )
+    assert error["isBridgeError"]
+    assert error["code"] == "timeout"
+    assert "slow_echo" in error["message"]
+
+
+def test_page_sees_kernels(bridged: LiteKernel) -> None:
+    ids = page_run(bridged.page, bridged.id, "return window.litebridge.kernels().map((b) => b.id);")
+    assert ids["ok"]
+    assert bridged.id in ids["value"]
+
+
+# --- errors: JavaScript exceptions ------------------------------------------------------------
+
+
+def test_js_exception_becomes_js_error(bridged: LiteKernel) -> None:
+    for call in ('page.call_sync("boom", "bad value")', 'await page.call("boom", "bad value")'):
+        code = (
+            "try:\n"
+            f"    {call}\n"
+            "    caught = None\n"
+            "except litebridge.JSError as exc:\n"
+            "    caught = [type(exc).__name__, exc.name, exc.message, exc.stack]\n"
+            "print('after the call')\n"
+        )
+        assert bridged.run(code) == "after the call\n"
+        name, js_name, message, stack = bridged.value("caught")
+        assert (name, js_name, message) == ("JSError", "RangeError", "bad value"), call
+        assert "RangeError: bad value" in stack, call
+        assert "boom" in stack, call
+
+
+def test_uncaught_js_error_shows_in_the_traceback(bridged: LiteKernel) -> None:
+    with pytest.raises(KernelError) as raised:
+        bridged.run('page.call_sync("boom", "not caught")')
+    assert "JSError" in raised.value.ename  # the Pyodide kernel reports "<class '...JSError'>"
+    assert "RangeError: not caught" in raised.value.evalue
+    assert bridged.value("2 * 21") == 42
+
+
+# --- errors: unknown and forbidden names -------------------------------------------------------
+
+
+def test_unknown_handler_from_python(bridged: LiteKernel) -> None:
+    for call in ('page.call_sync("noSuchHandler", 1)', 'await page.call("noSuchHandler", 1)'):
+        code = (
+            "try:\n"
+            f"    {call}\n"
+            "except litebridge.UnknownMethodError as exc:\n"
+            "    caught = [exc.code, str(exc), isinstance(exc, LookupError)]\n"
+        )
+        bridged.run(code)
+        code_, message, lookup = bridged.value("caught")
+        assert code_ == "unknown_method", call
+        assert "noSuchHandler" in message, call
+        assert lookup, call
+
+
+def test_unknown_method_from_page(bridged: LiteKernel) -> None:
+    for method in ("noSuchMethod", "ex.noSuchMethod", "nobody.multiply"):
+        error = _error(js_call(bridged.page, bridged.id, method, 1))
+        assert error["isBridgeError"], method
+        assert error["code"] == "unknown_method", method
+        assert method in error["message"], error
+
+
+def test_forbidden_names_from_python(bridged: LiteKernel) -> None:
+    bridged.run("page.register('{ _secret() { return 1; }, visible() { return 2; } }')")
+    for method in [*FORBIDDEN, "_secret", "echo.constructor", "visible.__proto__"]:
+        code = (
+            "try:\n"
+            f"    page.call_sync({method!r})\n"
+            "    caught = None\n"
+            "except litebridge.UnknownMethodError as exc:\n"
+            "    caught = [exc.code, str(exc)]\n"
+        )
+        bridged.run(code)
+        caught = bridged.value("caught")
+        assert caught is not None, method
+        assert caught[0] == "forbidden_name", (method, caught)
+        assert method in caught[1]
+        bridged.run(code.replace("page.call_sync(", "await page.call("))
+        assert bridged.value("caught[0]") == "forbidden_name", method
+    assert bridged.value("page.call_sync('visible')") == 2
+
+
+def test_forbidden_names_from_page(bridged: LiteKernel) -> None:
+    for method in [*FORBIDDEN, "ex._private", "ex.constructor", "ex.__class__", "ex.__init__", "__class__"]:
+        error = _error(js_call(bridged.page, bridged.id, method))
+        assert error["isBridgeError"], (method, error)
+        assert error["code"] == "forbidden_name", (method, error)
+        assert method in error["message"]
+
+
+# --- errors: values that cannot be sent --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("1, {'k': {1, 2}}", "cannot send set at args[1]['k']"),
+        ("[1, lambda: 1]", "cannot send function at args[0][1]"),
+        ("cyclic", "cannot send list at args[0][0] (cyclic"),
+        ("{'x': float('nan')}", "cannot send float nan at args[0]['x']"),
+    ],
+)
+def test_unsendable_python_argument(bridged: LiteKernel, args: str, expected: str) -> None:
+    bridged.run("cyclic = []\ncyclic.append(cyclic)\n")
+    before = page_run(bridged.page, bridged.id, "return globalThis.__lbRecorded ?? 0;")["value"]
+    for call in (f"page.call_sync('record', {args})", f"page.call('record', {args})"):
+        with pytest.raises(KernelError) as raised:
+            bridged.run(call)
+        assert "TypeError" in raised.value.ename
+        assert expected in raised.value.evalue, raised.value.evalue
+    # nothing was sent: the handler never ran
+    assert page_run(bridged.page, bridged.id, "return globalThis.__lbRecorded ?? 0;")["value"] == before
+    assert bridged.value("page.call_sync('record', 1, 2)") == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("[() => 1]", "cannot send function at args[0]"),
+        ("[1, { k: new Set([1]) }]", "cannot send Set at args[1].k"),
+        ("(() => { const o = {}; o.self = o; return [o]; })()", "cannot send cyclic structure at args[0].self"),
+        ("[[NaN]]", "cannot send NaN at args[0][0]"),
+        ("[new Map()]", "cannot send Map at args[0]"),
+    ],
+)
+def test_unsendable_page_argument(bridged: LiteKernel, args: str, expected: str) -> None:
+    before = bridged.value("recorder.count")
+    error = _error(page_run(bridged.page, bridged.id, f"return await k.invoke('rec.record', {args});"))
+    assert error["isTypeError"], error
+    assert expected in error["message"], error
+    assert bridged.value("recorder.count") == before  # nothing reached Python
+    assert js_call(bridged.page, bridged.id, "rec.record", 1) == {"ok": True, "value": 1}
+
+
+def test_unsendable_handler_result(bridged: LiteKernel) -> None:
+    for method, expected in [("returnFunction", "function at result.k[0]"), ("returnSet", "Set at result[0]")]:
+        for call in (f"page.call_sync({method!r})", f"await page.call({method!r})"):
+            code = (
+                f"try:\n    {call}\nexcept litebridge.JSError as exc:\n    caught = [exc.name, exc.code, exc.message]\n"
+            )
+            bridged.run(code)
+            name, code_, message = bridged.value("caught")
+            assert (name, code_) == ("TypeError", "unserializable"), (call, message)
+            assert expected in message, message
+
+
+def test_unsendable_python_result(bridged: LiteKernel) -> None:
+    error = _error(js_call(bridged.page, bridged.id, "make_set"))
+    assert error["isBridgeError"]
+    assert error["code"] == "unserializable"
+    assert "cannot send set at result" in error["message"]
+    assert js_call(bridged.page, bridged.id, "multiply", 2, 2) == {"ok": True, "value": 4}
+
+
+# --- errors: timeouts ----------------------------------------------------------------------------
+
+
+def test_call_sync_timeout_and_late_answer_dropped(bridged: LiteKernel) -> None:
+    code = (
+        "import time\n"
+        "try:\n"
+        "    page.call_sync('gated', 'first (late)', timeout=0.5)\n"
+        "    caught = None\n"
+        "except litebridge.CallTimeout as exc:\n"
+        "    caught = [isinstance(exc, TimeoutError), exc.code, str(exc)]\n"
+    )
+    bridged.run(code)
+    is_timeout, code_, message = bridged.value("caught")
+    assert is_timeout
+    assert code_ == "timeout"
+    assert "gated" in message
+    assert "0.5" in message
+    # The next call releases the first call's answer while it is itself waiting: it must get
+    # its own answer, not the late one.
+    assert bridged.value("page.call_sync('releaseGateThenAnswer', 'second', timeout=20)") == "second"
+    assert bridged.value("page.call_sync('indentLeft', 'third', 1)") == " third"
+    # the kernel still serves the page
+    assert js_call(bridged.page, bridged.id, "multiply", 6, 7) == {"ok": True, "value": 42}
+
+
+def test_await_call_timeout_and_late_answer_dropped(bridged: LiteKernel) -> None:
+    code = (
+        "try:\n"
+        "    await page.call('gated', 'first (late)', timeout=0.3)\n"
+        "    caught = None\n"
+        "except litebridge.CallTimeout as exc:\n"
+        "    caught = [isinstance(exc, TimeoutError), 'gated' in str(exc)]\n"
+    )
+    bridged.run(code)
+    assert bridged.value("caught") == [True, True]
+    assert bridged.value("await page.call('releaseGateThenAnswer', 'second', timeout=20)") == "second"
+
+
+# --- call_sync where it cannot block --------------------------------------------------------------
+
+
+def test_call_sync_inside_an_exposed_method(bridged: LiteKernel, isolated: bool) -> None:
+    bridged.run(
+        "def sync_from_page(text):\n"
+        "    try:\n"
+        "        return ['ok', litebridge.transport, page.call_sync('indentLeft', text, 2, timeout=5)]\n"
+        "    except litebridge.SyncUnavailable as exc:\n"
+        "        return ['unavailable', litebridge.transport, str(exc)]\n"
+        "page.expose(sync_from_page)\n"
+    )
+    result = js_call(bridged.page, bridged.id, "sync_from_page", "x")
+    assert result["ok"], result
+    outcome, transport, detail = result["value"]
+    if isolated:
+        assert (outcome, transport, detail) == ("ok", "sab", "  x")
+    else:
+        assert (outcome, transport) == ("unavailable", "async")
+        assert "not cross-origin isolated" in detail
+        assert "can_run_sync" in detail
+        assert "exposed method" in detail
+        assert "await page.call" in detail
+    # a cell can still block afterwards
+    assert bridged.value("page.call_sync('indentLeft', 'y', 1)") == " y"
+
+
+# --- both directions in one cell -------------------------------------------------------------------
+
+
+def test_reentrant_call_fails_fast_on_both_sides(bridged: LiteKernel) -> None:
+    bridged.run(
+        "page.register('''{\n"
+        "  async callBack(kernelId) {\n"
+        "    const k = await litebridge.kernel(kernelId);\n"
+        "    try {\n"
+        "      return await k.call('multiply', 2, 3);\n"
+        "    } catch (error) {\n"
+        "      globalThis.__lbReentry = { code: error.code, message: error.message };\n"
+        "      throw error;\n"
+        "    }\n"
+        "  },\n"
+        "}''')\n"
+    )
+    page_run(bridged.page, bridged.id, "globalThis.__lbReentry = null;")
+    code = (
+        "try:\n"
+        f"    page.call_sync('callBack', {bridged.id!r}, timeout=25)\n"
+        "    caught = None\n"
+        "except litebridge.JSError as exc:\n"
+        "    caught = [type(exc).__name__, exc.name, exc.message]\n"
+    )
+    bridged.run(code, timeout_s=60)
+    caught = bridged.value("caught")
+    # a JSError from the page, not a CallTimeout after 25 s
+    assert caught is not None
+    assert caught[:2] == ["JSError", "BridgeError"], caught
+    assert "re-entrant calls are not supported" in caught[2]
+    assert "callBack" in caught[2]
+    page_side = page_run(bridged.page, bridged.id, "return globalThis.__lbReentry;")["value"]
+    assert page_side["code"] == "busy"
+    assert "blocked in call_sync" in page_side["message"]
+    # both sides recover: the same call now succeeds when Python awaits instead of blocking
+    assert bridged.value(f"await page.call('callBack', {bridged.id!r})") == 6
+    assert js_call(bridged.page, bridged.id, "multiply", 4, 5) == {"ok": True, "value": 20}
