@@ -142,10 +142,14 @@ def test_hello_notebook_through_the_ui(new_page: Any) -> None:
     expect(page.locator(".jp-Notebook .jp-Cell").first).to_be_visible(timeout=60_000)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    outputs = page.locator(".jp-Cell .jp-OutputArea-output")
-    expect(outputs).to_have_count(3, timeout=120_000)
-    texts = [text.strip() for text in outputs.all_inner_texts()]
-    assert texts == ["python (3, 14) emscripten", "litebridge 0.1.0", "90"]
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    expect(cells).to_have_count(3)
+    expect(cells.nth(2).locator(".jp-OutputArea-output")).to_have_text("90", timeout=120_000)
+    outputs = [
+        [text.strip() for text in cells.nth(index).locator(".jp-OutputArea-output").all_inner_texts()]
+        for index in range(3)
+    ]
+    assert outputs == [["python (3, 14) emscripten"], ["litebridge 0.1.0"], ["90"]]
 
 
 @browser_servings
