@@ -7,7 +7,6 @@ handlers and exposes ``Example`` (unnamed and as ``"ex"``) and a call recorder (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ FORBIDDEN = ["_private", "constructor", "__proto__", "prototype"]
 
 
 @pytest.fixture(scope="module")
-def bridged(kernel: LiteKernel) -> Iterator[LiteKernel]:
+def bridged(kernel: LiteKernel) -> LiteKernel:
     """The module's kernel with litebridge imported, handlers registered, examples exposed."""
     setup_bridge(kernel)
     return kernel
