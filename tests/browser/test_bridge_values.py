@@ -7,7 +7,6 @@ that holds both copies, never by printing the data.
 
 from __future__ import annotations
 
-
 import pytest
 from bridge_helpers import js_call, page_run, setup_bridge
 from harness import LiteKernel
