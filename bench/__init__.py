@@ -1,0 +1,1 @@
+"""litebridge benchmarks: ``python -m bench`` (see :mod:`bench.runner`)."""

@@ -1,0 +1,161 @@
+"""Benchmark functions run inside the Pyodide kernel (the runner sends this file's text as a cell).
+
+Every function returns plain JSON: lists of per-call times in seconds, one entry per sample,
+each sample the mean of ``per_sample`` calls timed with :func:`time.perf_counter` in the kernel.
+Nothing here is imported by the runner in CPython.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pyodide.code import run_js
+
+import litebridge
+from litebridge import page
+from litebridge.codec import decode_envelope, encode_envelope
+
+#: the small-JSON payload of every round trip (about 60 bytes of JSON)
+SMALL: dict[str, Any] = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
+
+#: page handlers used by the benchmarks: echo the value, or only report a buffer's size
+HANDLERS = "{ bench_echo(x) { return x; }, bench_len(b) { return b.byteLength; } }"
+
+#: operations per sample of the microsecond-scale profile parts, times ``per_sample``
+FAST_FACTOR = 20
+
+_resolved = run_js("(x) => Promise.resolve(x)")
+
+
+class BenchTarget:
+    """Exposed to the page as ``bench``: page JS calls ``k.call("bench.echo", value)``."""
+
+    def echo(self, value: Any) -> Any:
+        """Return ``value`` unchanged."""
+        return value
+
+
+async def setup() -> dict[str, Any]:
+    """Register the page handlers, expose :class:`BenchTarget`, and report the transport."""
+    result = page.register(HANDLERS)
+    if isinstance(result, Awaitable):
+        await result
+    page.expose(BenchTarget(), name="bench")
+    return {"transport": litebridge.transport}
+
+
+def _sync_samples(call: Callable[[], object], samples: int, per_sample: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        call()
+    out = []
+    clock = time.perf_counter
+    for _ in range(samples):
+        started = clock()
+        for _ in range(per_sample):
+            call()
+        out.append((clock() - started) / per_sample)
+    return out
+
+
+async def _async_samples(
+    call: Callable[[], Awaitable[object]], samples: int, per_sample: int, warmup: int
+) -> list[float]:
+    for _ in range(warmup):
+        await call()
+    out = []
+    clock = time.perf_counter
+    for _ in range(samples):
+        started = clock()
+        for _ in range(per_sample):
+            await call()
+        out.append((clock() - started) / per_sample)
+    return out
+
+
+def call_sync_small(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``page.call_sync("bench_echo", SMALL)`` round trips (the active transport)."""
+    result = page.call_sync("bench_echo", SMALL)
+    assert result == SMALL, result
+    return _sync_samples(lambda: page.call_sync("bench_echo", SMALL), samples, per_sample, warmup)
+
+
+async def await_call_small(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``await page.call("bench_echo", SMALL)`` round trips."""
+    result = await page.call("bench_echo", SMALL)
+    assert result == SMALL, result
+    return await _async_samples(lambda: page.call("bench_echo", SMALL), samples, per_sample, warmup)
+
+
+async def await_floor(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """Pyodide's floor: ``await`` of a JS promise that is already resolved."""
+    return await _async_samples(lambda: _resolved(1), samples, per_sample, warmup)
+
+
+def bulk_sync(nbytes: int, echo: bool, samples: int, per_sample: int) -> list[float]:
+    """``call_sync`` with ``nbytes`` random bytes: echoed back (``echo``) or only their size."""
+    data = os.urandom(nbytes)
+    if echo:
+        back = page.call_sync("bench_echo", data)
+        assert back == data, "echo changed the bytes"
+        return _sync_samples(lambda: page.call_sync("bench_echo", data), samples, per_sample, 0)
+    assert page.call_sync("bench_len", data) == nbytes
+    return _sync_samples(lambda: page.call_sync("bench_len", data), samples, per_sample, 0)
+
+
+async def bulk_await(nbytes: int, echo: bool, samples: int, per_sample: int) -> list[float]:
+    """``await page.call`` with ``nbytes`` random bytes: echoed back or only their size."""
+    data = os.urandom(nbytes)
+    method = "bench_echo" if echo else "bench_len"
+    first = await page.call(method, data)
+    assert first == (data if echo else nbytes), "wrong answer"
+    return await _async_samples(lambda: page.call(method, data), samples, per_sample, 0)
+
+
+def profile_call_sync(samples: int, per_sample: int, warmup: int) -> dict[str, list[float]]:
+    """Split a ``call_sync`` (transport ``sab``) into its parts, each timed alone.
+
+    ``encode``: building and encoding the envelope; ``sab``: the worker helper's round trip with
+    the page's handling (``link.call_sab`` on a pre-encoded frame); ``decode``: decoding the
+    answer; ``ffi``: a bare call of a JS function taking the same JSON string (the FFI cost).
+    """
+    link = page.connect()
+    envelope = {"v": 1, "id": 1, "kind": "litebridge.call", "method": "bench_echo", "args": (SMALL,), "sync": True}
+
+    def encode() -> object:
+        return encode_envelope(envelope, "args", "args")
+
+    text, buffers = encode_envelope(envelope, "args", "args")
+
+    def sab() -> tuple[str, Any]:
+        # the page answers with the request's id; reusing it is fine outside Page's checks
+        return link.call_sab(text, buffers, 30.0)
+
+    answer_text, answer_buffers = sab()
+
+    def decode() -> object:
+        return decode_envelope(answer_text, answer_buffers)
+
+    noop = run_js("(text) => text.length")
+    fast = per_sample * FAST_FACTOR  # the parts in Python take microseconds: more per sample
+    return {
+        "encode": _sync_samples(encode, samples, fast, warmup),
+        "sab": _sync_samples(sab, samples, per_sample, warmup),
+        "decode": _sync_samples(decode, samples, fast, warmup),
+        "ffi": _sync_samples(lambda: noop(text), samples, fast, warmup),
+    }
+
+
+def setup_comm(target: str) -> None:
+    """Register a comm target that echoes every message's data back on the same comm."""
+    from comm import get_comm_manager
+
+    def opened(comm: Any, _msg: Any) -> None:
+        def on_msg(msg: Any) -> None:
+            comm.send(msg["content"]["data"])
+
+        comm.on_msg(on_msg)
+
+    get_comm_manager().register_target(target, opened)

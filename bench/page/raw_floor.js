@@ -1,0 +1,126 @@
+// The raw JavaScript floors, no Python: run in the page with page.evaluate(source, options).
+// A plain Worker (from a blob) and the page exchange the same small JSON message as the bridge
+// benchmarks, two ways:
+//  - sab: the worker writes the request into a SharedArrayBuffer and blocks in Atomics.wait; the
+//    page's loop (Atomics.waitAsync) decodes it, encodes the answer and notifies. Timed in the
+//    worker. Needs crossOriginIsolated.
+//  - postMessage: the page posts the message to the worker, which posts it back. Timed in the page.
+// Returns per-call times in milliseconds, one per sample (the mean of perSample round trips).
+async ({ samples, perSample, warmup, message }) => {
+  const workerMain = () => {
+    // phases in STATE (int32 0): seq * 8 + 1 = request written, seq * 8 + 4 = answer written
+    self.onmessage = (event) => {
+      const { mode, sab, samples, perSample, warmup, message } = event.data;
+      if (mode === 'echo') {
+        self.onmessage = (e) => self.postMessage(e.data);
+        self.postMessage('ready');
+        return;
+      }
+      const header = new Int32Array(sab, 0, 8);
+      const payload = new Uint8Array(sab, 32);
+      const encoder = new TextEncoder();
+      const decoder = new TextDecoder();
+      const text = JSON.stringify(message);
+      let seq = 0;
+      const roundTrip = () => {
+        seq += 1;
+        const bytes = encoder.encode(text); // encodeInto refuses SAB views: encode, then copy
+        payload.set(bytes);
+        header[1] = bytes.length;
+        const asked = seq * 8 + 1;
+        Atomics.store(header, 0, asked);
+        Atomics.notify(header, 0);
+        while (Atomics.load(header, 0) === asked) {
+          Atomics.wait(header, 0, asked, 10000);
+        }
+        const answer = JSON.parse(decoder.decode(payload.slice(0, header[1])));
+        if (answer.n !== message.n) throw new Error('bad answer');
+      };
+      for (let i = 0; i < warmup; i++) roundTrip();
+      const out = [];
+      for (let s = 0; s < samples; s++) {
+        const started = performance.now();
+        for (let i = 0; i < perSample; i++) roundTrip();
+        out.push((performance.now() - started) / perSample);
+      }
+      Atomics.store(header, 0, -1);
+      Atomics.notify(header, 0);
+      self.postMessage(out);
+    };
+  };
+  const url = URL.createObjectURL(new Blob([`(${workerMain.toString()})()`], { type: 'text/javascript' }));
+  const result = { sab: null, postMessage: null, crossOriginIsolated: self.crossOriginIsolated };
+  const withTimeout = (promise, ms, what) => {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`raw floor: timed out after ${ms} ms: ${what}`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  };
+  try {
+    if (self.crossOriginIsolated) {
+      const worker = new Worker(url);
+      const sab = new SharedArrayBuffer(32 + 64 * 1024);
+      const header = new Int32Array(sab, 0, 8);
+      const payload = new Uint8Array(sab, 32);
+      const encoder = new TextEncoder();
+      const decoder = new TextDecoder();
+      const serve = async () => {
+        let handled = 0;
+        for (;;) {
+          const state = Atomics.load(header, 0);
+          if (state === -1) return;
+          if (state % 8 === 1 && state !== handled) {
+            handled = state;
+            const request = JSON.parse(decoder.decode(payload.slice(0, header[1])));
+            const bytes = encoder.encode(JSON.stringify(request));
+            payload.set(bytes);
+            header[1] = bytes.length;
+            Atomics.store(header, 0, state + 3);
+            Atomics.notify(header, 0);
+            continue;
+          }
+          const waited = Atomics.waitAsync(header, 0, state, 10000);
+          if (waited.async) await waited.value;
+        }
+      };
+      const done = new Promise((resolve, reject) => {
+        worker.onmessage = (event) => resolve(event.data);
+        worker.onerror = (event) => reject(new Error(`raw floor worker: ${event.message}`));
+      });
+      const serving = serve();
+      worker.postMessage({ mode: 'sab', sab, samples, perSample, warmup, message });
+      result.sab = await withTimeout(done, 120000, 'SAB floor');
+      await serving;
+      worker.terminate();
+    }
+    const worker = new Worker(url);
+    let next = null;
+    worker.onmessage = (event) => next(event.data);
+    const reply = () => new Promise((resolve) => { next = resolve; });
+    let ready = reply();
+    worker.postMessage({ mode: 'echo' });
+    await withTimeout(ready, 30000, 'echo worker start');
+    const roundTrip = async () => {
+      const answer = reply();
+      worker.postMessage(message);
+      const back = await answer;
+      if (back.n !== message.n) throw new Error('bad answer');
+    };
+    const measure = async () => {
+      for (let i = 0; i < warmup; i++) await roundTrip();
+      const out = [];
+      for (let s = 0; s < samples; s++) {
+        const started = performance.now();
+        for (let i = 0; i < perSample; i++) await roundTrip();
+        out.push((performance.now() - started) / perSample);
+      }
+      return out;
+    };
+    result.postMessage = await withTimeout(measure(), 120000, 'postMessage floor');
+    worker.terminate();
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  return result;
+}

@@ -1,0 +1,226 @@
+"""Ratios to baselines, the issue's targets, and the printed / Markdown / JSON reports.
+
+Every ratio is ``p50 time of A / p50 time of B`` over the figures of one repetition; for two
+transfers of the same size that is also ``throughput of B / throughput of A``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .stats import Figure
+
+MIB = 1024 * 1024
+#: bulk payload sizes (bytes) and their names in figure keys
+BULK_SIZES: dict[str, int] = {"1KiB": 1024, "64KiB": 64 * 1024, "1MiB": MIB, "16MiB": 16 * MIB}
+
+_OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge}
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``numerator.p50 / denominator.p50`` with an optional target.
+
+    Attributes
+    ----------
+    numerator, denominator : str
+        Figure keys.
+    label : str
+        What the ratio means.
+    op, limit : str or None, float or None
+        Target: ``value <op> limit`` (``"<="`` or ``">="``); None for information only.
+    """
+
+    numerator: str
+    denominator: str
+    label: str
+    op: str | None = None
+    limit: float | None = None
+
+    @property
+    def name(self) -> str:
+        """``"<numerator> / <denominator>"``."""
+        return f"{self.numerator} / {self.denominator}"
+
+
+@dataclass(frozen=True)
+class Floor:
+    """An absolute target on a throughput figure: ``figure MB/s >= limit``."""
+
+    figure: str
+    label: str
+    limit_mb_per_s: float
+
+    @property
+    def name(self) -> str:
+        """``"<figure> MB/s"``."""
+        return f"{self.figure} MB/s"
+
+
+RATIOS: list[Ratio] = [
+    Ratio("call_sync.sab", "raw.sab_sync", "call_sync (sab) vs the raw JS SAB+Atomics floor", "<=", 2.5),
+    Ratio("ws.small", "call_sync.sab", "WebSocket round trip vs call_sync (sab): times faster", ">=", 5.0),
+    Ratio("await_call.isolated", "await_floor.isolated", "await page.call vs Pyodide's await floor", "<=", 1.5),
+    Ratio("ws.bulk.one_way.16MiB", "bulk.sab.one_way.16MiB", "16 MiB Python->page: times the WebSocket", ">=", 30.0),
+    Ratio("start.with", "start.without", "kernel start with the bridge vs without", "<=", 1.05),
+    Ratio("await_call.plain", "await_floor.plain", "await page.call vs the await floor (no COOP/COEP)"),
+    Ratio("call_sync.jspi", "await_floor.plain", "call_sync (jspi) vs the await floor"),
+    Ratio("call_sync.jspi", "raw.sab_sync", "call_sync (jspi) vs the raw JS SAB floor"),
+    Ratio("ws.small", "call_sync.jspi", "WebSocket round trip vs call_sync (jspi): times faster"),
+    Ratio("ws.small", "await_call.isolated", "WebSocket round trip vs await page.call: times faster"),
+    Ratio("kcall.isolated", "raw.postmessage", "page->Python k.call vs the raw postMessage floor"),
+    Ratio("kcall.plain", "raw.postmessage", "page->Python k.call (no COOP/COEP) vs the postMessage floor"),
+    Ratio("comm.isolated", "kcall.isolated", "Jupyter comm round trip vs k.call: times faster"),
+    Ratio("ws.small", "kcall.isolated", "WebSocket round trip vs k.call: times faster"),
+    Ratio("ws.bulk.round_trip.16MiB", "bulk.sab.round_trip.16MiB", "16 MiB round trip (sab): times the WebSocket"),
+    Ratio("ws.bulk.round_trip.16MiB", "bulk.await.round_trip.16MiB", "16 MiB round trip (await): times the WebSocket"),
+    Ratio("ws.bulk.round_trip.16MiB", "bulk.jspi.round_trip.16MiB", "16 MiB round trip (jspi): times the WebSocket"),
+    Ratio("profile.sab.sab", "raw.sab_sync", "call_sync parts: helper + page round trip vs the raw floor"),
+    Ratio("import_litebridge", "start.with", "import litebridge as a share of kernel start"),
+]
+
+FLOORS: list[Floor] = [Floor("bulk.sab.one_way.16MiB", "16 MiB Python->page (sab) >= 1 GB/s", 1000.0)]
+
+
+def ratio_value(ratio: Ratio, figures: Mapping[str, Figure]) -> float | None:
+    """The ratio's value for one repetition, or None if a figure is missing."""
+    num, den = figures.get(ratio.numerator), figures.get(ratio.denominator)
+    if num is None or den is None:
+        return None
+    return num.p50_s / den.p50_s
+
+
+def verdict(op: str, value: float | None, limit: float) -> str:
+    """``"PASS"``, ``"MISS"``, or ``"n/a"`` (figure missing)."""
+    if value is None:
+        return "n/a"
+    return "PASS" if _OPS[op](value, limit) else "MISS"
+
+
+def evaluate(reps: Sequence[Mapping[str, Figure]]) -> dict[str, Any]:
+    """Ratios and targets of every repetition.
+
+    Returns
+    -------
+    dict
+        ``{"ratios": [...], "targets": [...]}``: each ratio with its value per repetition, and
+        each target with its value and verdict per repetition and ``overall`` (PASS only if
+        every repetition passed).
+    """
+    ratios = []
+    targets = []
+    for ratio in RATIOS:
+        values = [ratio_value(ratio, figures) for figures in reps]
+        entry: dict[str, Any] = {"name": ratio.name, "label": ratio.label, "values": values}
+        ratios.append(entry)
+        if ratio.op is not None and ratio.limit is not None:
+            targets.append(_target(ratio.name, ratio.label, ratio.op, ratio.limit, values))
+    for floor in FLOORS:
+        mbs = [_mb(figures.get(floor.figure)) for figures in reps]
+        targets.append(_target(floor.name, floor.label, ">=", floor.limit_mb_per_s, mbs))
+    return {"ratios": ratios, "targets": targets}
+
+
+def _mb(figure: Figure | None) -> float | None:
+    return None if figure is None else figure.mb_per_s
+
+
+def _target(name: str, label: str, op: str, limit: float, values: list[float | None]) -> dict[str, Any]:
+    verdicts = [verdict(op, value, limit) for value in values]
+    overall = "PASS" if verdicts and all(v == "PASS" for v in verdicts) else "MISS"
+    return {
+        "name": name,
+        "label": label,
+        "op": op,
+        "limit": limit,
+        "values": values,
+        "verdicts": verdicts,
+        "overall": overall,
+    }
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds >= 1.0:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+def _fmt_figure(figure: Figure | None) -> list[str]:
+    if figure is None:
+        return ["-", "-", "-"]
+    if figure.nbytes is not None and figure.mb_per_s is not None and figure.mb_per_s_p95 is not None:
+        return [f"{figure.mb_per_s:,.0f} MB/s", f"{figure.mb_per_s_p95:,.0f} MB/s", str(figure.n)]
+    return [_fmt_time(figure.p50_s), _fmt_time(figure.p95_s), str(figure.n)]
+
+
+def _fmt_value(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}x" if value < 1000 else f"{value:,.0f}x"
+
+
+def _fmt_target_value(value: float | None, throughput: bool) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f} MB/s" if throughput else _fmt_value(value)
+
+
+def tables(
+    reps: Sequence[Mapping[str, Figure]], evaluation: Mapping[str, Any]
+) -> list[tuple[list[str], list[list[str]]]]:
+    """The report as tables: figures, ratios, targets. Each is ``(header, rows)``."""
+    names: list[str] = []
+    for figures in reps:
+        names.extend(name for name in figures if name not in names)
+    header = ["figure", "what"]
+    for index in range(len(reps)):
+        header += [f"run {index + 1} p50", f"run {index + 1} p95", "n"]
+    rows = []
+    for name in names:
+        label = next(figures[name].label for figures in reps if name in figures)
+        row = [name, label]
+        for figures in reps:
+            row += _fmt_figure(figures.get(name))
+        rows.append(row)
+    ratio_header = ["ratio (p50 / p50)", "what"] + [f"run {i + 1}" for i in range(len(reps))] + ["target"]
+    ratio_rows = []
+    for entry in evaluation["ratios"]:
+        spec = next(r for r in RATIOS if r.name == entry["name"])
+        target = f"{spec.op} {spec.limit:g}" if spec.op is not None else ""
+        ratio_rows.append([entry["name"], entry["label"], *[_fmt_value(v) for v in entry["values"]], target])
+    target_header = ["target", *[f"run {i + 1}" for i in range(len(reps))], "verdict"]
+    target_rows = []
+    for entry in evaluation["targets"]:
+        throughput = entry["name"].endswith("MB/s")
+        cells = [
+            f"{_fmt_target_value(v, throughput)} {verdict}"
+            for v, verdict in zip(entry["values"], entry["verdicts"], strict=True)
+        ]
+        target_rows.append([f"{entry['label']} ({entry['op']} {entry['limit']:g})", *cells, entry["overall"]])
+    return [(header, rows), (ratio_header, ratio_rows), (target_header, target_rows)]
+
+
+def render_text(table: tuple[list[str], list[list[str]]]) -> str:
+    """A fixed-width text table."""
+    header, rows = table
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * width for width in widths))
+    lines.extend("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(lines)
+
+
+def render_markdown(table: tuple[list[str], list[list[str]]]) -> str:
+    """A Markdown (GitHub) table."""
+    header, rows = table
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines.extend("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows)
+    return "\n".join(lines)

@@ -1,0 +1,624 @@
+"""The litebridge benchmark: the bridge and its baselines, measured in one browser run.
+
+Serves the built site (``_output``) on 127.0.0.1 twice (with COOP/COEP: transport ``sab``;
+without: transport ``jspi``), plus a copy of it without litebridge (for the kernel-start ratio)
+and an aiohttp WebSocket server (the seed design's transport), then drives Debian's chromium:
+
+- in a page of the isolated site: the raw JS floors (SAB+Atomics worker->page, postMessage
+  page->worker), ``call_sync`` (sab), Pyodide's ``await`` floor, ``await page.call``, bulk
+  bytes, page->Python ``k.call``, a Jupyter comm round trip, the WebSocket baselines, and a
+  profile of ``call_sync``'s parts;
+- in a page of the plain site: ``call_sync`` (jspi), the ``await`` floor, ``await page.call``,
+  ``k.call``, bulk bytes over jspi;
+- kernel start (navigation to the first output of a REPL cell) with and without litebridge;
+- ``import litebridge`` in each fresh kernel.
+
+Everything is timed inside the browser (``performance.now`` in JS, ``time.perf_counter`` in
+the kernel), many operations per sample. The whole set runs ``--reps`` times (default 2); every
+repetition is reported on its own. Writes ``<out>/latest.json`` and ``<out>/latest.md``.
+
+Usage::
+
+    .venv/bin/python -m bench [--reps 2] [--tiny] [--site _output] [--out bench/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "py", ROOT / "tests" / "browser"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from harness import CHROMIUM, CHROMIUM_ARGS, LiteKernel, NetworkGuard, wait_for_app  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
+
+from litebridge.serve import SiteServer, start_server  # noqa: E402
+
+from .report import BULK_SIZES, MIB, evaluate, render_markdown, render_text, tables  # noqa: E402
+from .stats import Figure, make_figure  # noqa: E402
+from .wsserver import WebSocketServer  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PAGE_JS = HERE / "page"
+KERNEL_SOURCE = (HERE / "kernel_bench.py").read_text(encoding="utf-8")
+
+#: the small JSON message of every small round trip (the kernel side uses the same)
+SMALL = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
+#: marker printed by the first cell in the kernel-start measurement
+FIRST_OUTPUT_MARKER = "litebridge-bench-first-output"
+COMM_TARGET = "litebridge_bench"
+#: operations per sample of the fast profile parts, times ``per_sample`` (FAST_FACTOR in the kernel)
+PROFILE_FAST_FACTOR = 20
+#: no DNS for anything but 127.0.0.1, on top of the per-context request checks
+OFFLINE_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+#: longest wait for one kernel start (seconds); a boot takes 12-20 s here
+START_TIMEOUT_S = 180.0
+#: longest wait for one benchmark cell or page script (seconds)
+STEP_TIMEOUT_S = 300.0
+
+IMPORT_CELL = """
+import sys as _sys, time as _time
+_already = 'litebridge' in _sys.modules
+_t0 = _time.perf_counter()
+import litebridge
+_import_s = _time.perf_counter() - _t0
+"""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How much to measure.
+
+    Attributes
+    ----------
+    samples : int
+        Samples per small-message figure.
+    per_sample : int
+        Operations per sample (timed back to back, the sample is their mean).
+    warmup : int
+        Untimed operations before a figure.
+    bulk : dict of str to (int, int)
+        Per bulk size name: (samples, operations per sample).
+    ws_bulk_samples : int
+        Timed 16 MiB WebSocket transfers per direction (after one untimed).
+    start_runs : int
+        Kernel starts per variant (with / without litebridge) per repetition.
+    """
+
+    samples: int
+    per_sample: int
+    warmup: int
+    bulk: dict[str, tuple[int, int]]
+    ws_bulk_samples: int
+    start_runs: int
+
+
+FULL = Counts(
+    samples=40,
+    per_sample=25,
+    warmup=50,
+    bulk={"1KiB": (20, 50), "64KiB": (20, 10), "1MiB": (15, 3), "16MiB": (8, 1)},
+    ws_bulk_samples=5,
+    start_runs=3,
+)
+TINY = Counts(
+    samples=3,
+    per_sample=2,
+    warmup=1,
+    bulk=dict.fromkeys(BULK_SIZES, (2, 1)),
+    ws_bulk_samples=1,
+    start_runs=1,
+)
+
+
+@dataclass
+class Run:
+    """State of one benchmark run: servers, browser, collected figures and notes."""
+
+    browser: Browser
+    counts: Counts
+    isolated: SiteServer
+    plain: SiteServer
+    without: SiteServer
+    websocket: WebSocketServer
+    blocked: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def log(message: str) -> None:
+    """Progress line on stderr, with the elapsed time."""
+    print(f"[bench {time.monotonic() - _STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+_STARTED = time.monotonic()
+
+
+def page_script(name: str) -> str:
+    """The source of a page-side script in ``bench/page/``."""
+    return (PAGE_JS / name).read_text(encoding="utf-8")
+
+
+# --- sites and contexts ------------------------------------------------------------------------
+
+
+def make_site_without_litebridge(site: Path, dest: Path) -> Path:
+    """A view of ``site`` without litebridge: its labextension and its kernel package removed.
+
+    Every entry of ``site`` is symlinked into ``dest`` except ``jupyter-lite.json``, which is
+    rewritten without the ``litebridge`` federated extension (so its JavaScript is never
+    loaded) and without ``litebridge`` in the kernel's preloaded packages.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``site`` has no ``jupyter-lite.json``.
+    """
+    config_path = site / "jupyter-lite.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    data = config["jupyter-config-data"]
+    data["federated_extensions"] = [e for e in data.get("federated_extensions", []) if e.get("name") != "litebridge"]
+    for settings in data.get("litePluginSettings", {}).values():
+        packages = settings.get("loadPyodideOptions", {}).get("packages")
+        if isinstance(packages, list):
+            packages[:] = [p for p in packages if p != "litebridge"]
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in site.iterdir():
+        if entry.name != "jupyter-lite.json":
+            (dest / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+    (dest / "jupyter-lite.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return dest
+
+
+@contextmanager
+def guarded_context(run: Run, *, route: bool) -> Iterator[BrowserContext]:
+    """A fresh browser context whose non-local requests are recorded in ``run.blocked``.
+
+    ``route=True`` also aborts them (:class:`harness.NetworkGuard`); ``route=False`` only
+    watches, so that request interception does not slow down what is being timed.
+    """
+    context = run.browser.new_context()
+    guard = NetworkGuard()
+    if route:
+        guard.install(context)
+    else:
+        context.on(
+            "request", lambda request: None if guard.is_local(request.url) else guard.blocked.append(request.url)
+        )
+    try:
+        yield context
+    finally:
+        run.blocked.extend(url for url in guard.blocked if url not in run.blocked)
+        context.close()
+
+
+def _collect_errors(run: Run, page: Page) -> None:
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            run.console_errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: run.console_errors.append(f"pageerror: {error}"))
+
+
+# --- kernel start --------------------------------------------------------------------------------
+
+
+def first_output_s(run: Run, server: SiteServer) -> float | None:
+    """Seconds from navigation to the first cell output in the REPL (None if it hung)."""
+    code = f"print({FIRST_OUTPUT_MARKER!r})"
+    with guarded_context(run, route=False) as context:
+        context.add_init_script(page_script("first_output.js"))
+        page = context.new_page()
+        _collect_errors(run, page)
+        page.goto(f"{server.url}repl/index.html?kernel=python&code={quote(code)}")
+        try:
+            page.wait_for_function(
+                "() => window.__benchFirstOutputMs !== undefined", polling=250, timeout=START_TIMEOUT_S * 1000
+            )
+        except PlaywrightTimeoutError:
+            return None
+        return float(page.evaluate("() => window.__benchFirstOutputMs")) / 1000.0
+
+
+def measure_start(run: Run, rep: int, figures: dict[str, Figure]) -> None:
+    """Kernel start with and without litebridge, alternating (the order flips every repetition)."""
+    variants = [("with", run.isolated), ("without", run.without)]
+    if rep % 2:
+        variants.reverse()
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    hung = {"with": 0, "without": 0}
+    for _ in range(run.counts.start_runs):
+        for name, server in variants:
+            seconds = first_output_s(run, server)
+            log(f"kernel start {name} litebridge: {'hung' if seconds is None else f'{seconds:.1f} s'}")
+            if seconds is None:
+                hung[name] += 1
+            else:
+                times[name].append(seconds)
+    for name, label in (
+        ("with", "kernel start, navigation to first output, with litebridge"),
+        ("without", "kernel start, navigation to first output, without litebridge"),
+    ):
+        if times[name]:
+            figures[f"start.{name}"] = make_figure(f"start.{name}", label, times[name])
+    if any(hung.values()):
+        run.notes.append({"rep": rep + 1, "kernel_start_hung": hung})
+
+
+# --- the bench kernels ---------------------------------------------------------------------------
+
+
+def boot_bench_kernel(run: Run, context: BrowserContext, server: SiteServer) -> tuple[LiteKernel, float]:
+    """Open the lab app, boot a kernel, time ``import litebridge``, load the kernel benchmarks."""
+    page = context.new_page()
+    _collect_errors(run, page)
+    page.goto(server.url + "lab/index.html")
+    wait_for_app(page)
+    kernel = LiteKernel(page)
+    kernel.run(IMPORT_CELL)
+    if kernel.value("_already"):
+        raise RuntimeError("litebridge was imported before the first cell: import time cannot be measured")
+    import_s = float(kernel.value("_import_s"))
+    kernel.run(KERNEL_SOURCE, timeout_s=STEP_TIMEOUT_S)
+    setup = kernel.value("await setup()")
+    run.versions.setdefault("pyodide", str(kernel.value("__import__('pyodide').__version__")))
+    run.versions.setdefault("python_in_kernel", str(kernel.value("__import__('platform').python_version()")))
+    log(
+        f"kernel booted in {kernel.boot_s:.1f} s, transport {setup['transport']}, import litebridge {import_s * 1e3:.1f} ms"
+    )
+    return kernel, import_s
+
+
+def kernel_samples(kernel: LiteKernel, call: str) -> Any:
+    """Evaluate a kernel benchmark call (see ``bench/kernel_bench.py``) and return its JSON."""
+    return kernel.value(call, timeout_s=STEP_TIMEOUT_S)
+
+
+def small_args(counts: Counts) -> str:
+    """``samples, per_sample, warmup`` as Python call arguments."""
+    return f"{counts.samples}, {counts.per_sample}, {counts.warmup}"
+
+
+def js_options(counts: Counts, **extra: Any) -> dict[str, Any]:
+    """Options of a page script: counts plus the small message."""
+    return {
+        "samples": counts.samples,
+        "perSample": counts.per_sample,
+        "warmup": counts.warmup,
+        "message": SMALL,
+        **extra,
+    }
+
+
+def ms_to_s(values: list[float]) -> list[float]:
+    """Milliseconds (page scripts) to seconds."""
+    return [v / 1000.0 for v in values]
+
+
+def measure_bulk(
+    kernel: LiteKernel, counts: Counts, figures: dict[str, Figure], transport: str, *, sync: bool, one_way: bool
+) -> None:
+    """Bulk bytes for every size: ``call_sync`` (``sync``) or ``await page.call``."""
+    direction = "one_way" if one_way else "round_trip"
+    what = "Python->page (size answered)" if one_way else "Python->page->Python (echoed)"
+    for size_name, nbytes in BULK_SIZES.items():
+        samples, per_sample = counts.bulk[size_name]
+        echo = "False" if one_way else "True"
+        call = (
+            f"bulk_sync({nbytes}, {echo}, {samples}, {per_sample})"
+            if sync
+            else (f"await bulk_await({nbytes}, {echo}, {samples}, {per_sample})")
+        )
+        key = f"bulk.{transport}.{direction}.{size_name}"
+        api = "call_sync" if sync else "await page.call"
+        figures[key] = make_figure(
+            key, f"{api} ({transport}) {size_name} {what}", kernel_samples(kernel, call), per_sample, nbytes
+        )
+
+
+def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[float]) -> None:
+    """Everything measured in a cross-origin isolated page (transport ``sab``)."""
+    counts = run.counts
+    with guarded_context(run, route=True) as context:
+        kernel, import_s = boot_bench_kernel(run, context, run.isolated)
+        import_times.append(import_s)
+        page = kernel.page
+        if not page.evaluate("() => self.crossOriginIsolated"):
+            raise RuntimeError("the isolated site's page is not crossOriginIsolated")
+        raw = page.evaluate(page_script("raw_floor.js"), js_options(counts))
+        per = counts.per_sample
+        figures["raw.sab_sync"] = make_figure(
+            "raw.sab_sync", "raw JS: worker->page sync round trip, SAB + Atomics, no Python", ms_to_s(raw["sab"]), per
+        )
+        figures["raw.postmessage"] = make_figure(
+            "raw.postmessage", "raw JS: page->worker->page postMessage round trip", ms_to_s(raw["postMessage"]), per
+        )
+        log("raw JS floors done")
+        figures["call_sync.sab"] = make_figure(
+            "call_sync.sab",
+            "page.call_sync small JSON, transport sab",
+            kernel_samples(kernel, f"call_sync_small({small_args(counts)})"),
+            per,
+        )
+        figures["await_floor.isolated"] = make_figure(
+            "await_floor.isolated",
+            "Pyodide floor: await of a resolved JS promise",
+            kernel_samples(kernel, f"await await_floor({small_args(counts)})"),
+            per,
+        )
+        figures["await_call.isolated"] = make_figure(
+            "await_call.isolated",
+            "await page.call small JSON",
+            kernel_samples(kernel, f"await await_call_small({small_args(counts)})"),
+            per,
+        )
+        log(
+            f"call_sync (sab) p50 {figures['call_sync.sab'].p50_s * 1e6:.0f} us, "
+            f"await page.call p50 {figures['await_call.isolated'].p50_s * 1e6:.0f} us"
+        )
+        ws = page.evaluate(
+            page_script("websocket.js"),
+            js_options(counts, baseUrl=run.websocket.url, bulkBytes=16 * MIB, bulkSamples=counts.ws_bulk_samples),
+        )
+        figures["ws.small"] = make_figure(
+            "ws.small", "WebSocket page<->aiohttp round trip, small JSON", ms_to_s(ws["small"]), per
+        )
+        figures["ws.bulk.one_way.16MiB"] = make_figure(
+            "ws.bulk.one_way.16MiB",
+            "WebSocket 16MiB page->aiohttp (size answered)",
+            ms_to_s(ws["bulkOneWay"]),
+            1,
+            16 * MIB,
+        )
+        figures["ws.bulk.round_trip.16MiB"] = make_figure(
+            "ws.bulk.round_trip.16MiB",
+            "WebSocket 16MiB page->aiohttp->page (echoed)",
+            ms_to_s(ws["bulkRoundTrip"]),
+            1,
+            16 * MIB,
+        )
+        log("WebSocket baselines done")
+        measure_bulk(kernel, counts, figures, "sab", sync=True, one_way=True)
+        measure_bulk(kernel, counts, figures, "sab", sync=True, one_way=False)
+        measure_bulk(kernel, counts, figures, "await", sync=False, one_way=False)
+        log("bulk done")
+        kcall = page.evaluate(page_script("kcall.js"), js_options(counts, kernelId=kernel.id))
+        figures["kcall.isolated"] = make_figure(
+            "kcall.isolated", "page->Python k.call small JSON", ms_to_s(kcall["samples"]), per
+        )
+        kernel.run(f"setup_comm({COMM_TARGET!r})")
+        comm = page.evaluate(page_script("comm.js"), js_options(counts, kernelId=kernel.id, target=COMM_TARGET))
+        figures["comm.isolated"] = make_figure(
+            "comm.isolated", "Jupyter comm round trip page->kernel->page, small JSON", ms_to_s(comm), per
+        )
+        profile = kernel_samples(kernel, f"profile_call_sync({small_args(counts)})")
+        for part, label in (
+            ("encode", "call_sync part: build + encode the envelope (Python)"),
+            ("sab", "call_sync part: helper.callSync round trip incl. page handling"),
+            ("decode", "call_sync part: decode the answer (Python)"),
+            ("ffi", "call_sync part: a bare Python->JS call with the JSON string"),
+        ):
+            ops = per if part == "sab" else per * PROFILE_FAST_FACTOR
+            figures[f"profile.sab.{part}"] = make_figure(f"profile.sab.{part}", label, profile[part], ops)
+        log("k.call, comm, profile done")
+        kernel.shutdown()
+
+
+def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float]) -> None:
+    """Everything measured in a page without COOP/COEP (transport ``jspi``)."""
+    counts = run.counts
+    per = counts.per_sample
+    with guarded_context(run, route=True) as context:
+        kernel, import_s = boot_bench_kernel(run, context, run.plain)
+        import_times.append(import_s)
+        figures["call_sync.jspi"] = make_figure(
+            "call_sync.jspi",
+            "page.call_sync small JSON, transport jspi",
+            kernel_samples(kernel, f"call_sync_small({small_args(counts)})"),
+            per,
+        )
+        figures["await_floor.plain"] = make_figure(
+            "await_floor.plain",
+            "Pyodide floor: await of a resolved JS promise (no COOP/COEP)",
+            kernel_samples(kernel, f"await await_floor({small_args(counts)})"),
+            per,
+        )
+        figures["await_call.plain"] = make_figure(
+            "await_call.plain",
+            "await page.call small JSON (no COOP/COEP)",
+            kernel_samples(kernel, f"await await_call_small({small_args(counts)})"),
+            per,
+        )
+        kcall = kernel.page.evaluate(page_script("kcall.js"), js_options(counts, kernelId=kernel.id))
+        figures["kcall.plain"] = make_figure(
+            "kcall.plain", "page->Python k.call small JSON (no COOP/COEP)", ms_to_s(kcall["samples"]), per
+        )
+        measure_bulk(kernel, counts, figures, "jspi", sync=True, one_way=False)
+        log(f"call_sync (jspi) p50 {figures['call_sync.jspi'].p50_s * 1e6:.0f} us; plain page done")
+        kernel.shutdown()
+
+
+# --- the whole run ---------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, cores, memory, OS and load of this machine."""
+    cpu = platform.processor() or platform.machine()
+    memory_kib = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kib = int(line.split()[1])
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": None if memory_kib is None else round(memory_kib / 1024 / 1024, 1),
+        "os": platform.platform(),
+        "host_python": platform.python_version(),
+    }
+
+
+def run_benchmark(site: Path, counts: Counts, reps: int) -> dict[str, Any]:
+    """Run the whole benchmark ``reps`` times in one browser; return every figure and verdict.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``site`` is not a built site.
+    RuntimeError
+        If a page or kernel does not behave (not isolated, a cell failed...).
+    """
+    started = datetime.now(UTC)
+    load_before = os.getloadavg()
+    site = site.resolve()
+    if not (site / "jupyter-lite.json").is_file():
+        raise FileNotFoundError(f"no built site at {site}: run `make site` first")
+    site_config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    rep_figures: list[dict[str, Figure]] = []
+    with tempfile.TemporaryDirectory(prefix="litebridge-bench-") as tmp, sync_playwright() as playwright:
+        without_dir = make_site_without_litebridge(site, Path(tmp) / "site")
+        servers = [
+            start_server(site, 0, isolation=True),
+            start_server(site, 0, isolation=False),
+            start_server(without_dir, 0, isolation=True),
+        ]
+        websocket = WebSocketServer().start()
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
+        try:
+            run = Run(browser, counts, servers[0][0], servers[1][0], servers[2][0], websocket)
+            run.versions["chromium"] = browser.version
+            for rep in range(reps):
+                log(f"repetition {rep + 1} of {reps} (load average {os.getloadavg()[0]:.2f})")
+                figures: dict[str, Figure] = {}
+                import_times: list[float] = []
+                measure_start(run, rep, figures)
+                measure_isolated(run, figures, import_times)
+                measure_plain(run, figures, import_times)
+                figures["import_litebridge"] = make_figure(
+                    "import_litebridge", "import litebridge in a fresh kernel (one per kernel)", import_times
+                )
+                rep_figures.append(figures)
+        finally:
+            browser.close()
+            websocket.stop()
+            for server, thread in servers:
+                server.shutdown()
+                server.server_close()
+                thread.join(timeout=10)
+            shutil.rmtree(without_dir, ignore_errors=True)
+    evaluation = evaluate(rep_figures)
+    return {
+        "date": started.isoformat(timespec="seconds"),
+        "duration_s": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "machine": {
+            **machine_info(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "versions": {
+            **run.versions,
+            "jupyterlite": str(site_config.get("appVersion", "")),
+            "litebridge": _litebridge_version(),
+        },
+        "counts": asdict(counts),
+        "reps": [{name: figure.to_json() for name, figure in figures.items()} for figures in rep_figures],
+        "ratios": evaluation["ratios"],
+        "targets": evaluation["targets"],
+        "notes": run.notes,
+        "blocked_requests": run.blocked,
+        "console_errors": run.console_errors[-50:],
+        "_figures": rep_figures,
+    }
+
+
+def _litebridge_version() -> str:
+    import litebridge
+
+    return litebridge.__version__
+
+
+def write_reports(results: dict[str, Any], out: Path) -> str:
+    """Write ``latest.json`` and ``latest.md`` into ``out``; return the text report."""
+    figures: list[dict[str, Figure]] = results.pop("_figures")
+    evaluation = {"ratios": results["ratios"], "targets": results["targets"]}
+    parts = tables(figures, evaluation)
+    machine = results["machine"]
+    versions = results["versions"]
+    heading = (
+        f"{results['date']}, {machine['cpu']} ({machine['cores']} cores, {machine['memory_gib']} GiB), "
+        f"Chromium {versions.get('chromium')}, Pyodide {versions.get('pyodide')} (Python "
+        f"{versions.get('python_in_kernel')}), JupyterLite {versions.get('jupyterlite')}, litebridge "
+        f"{versions.get('litebridge')}; load average {machine['load_average_before'][0]} before, "
+        f"{machine['load_average_after'][0]} after; {len(figures)} repetitions in one browser run, "
+        f"{results['duration_s']:.0f} s"
+    )
+    text = "\n\n".join([heading, *(render_text(part) for part in parts)])
+    titles = [
+        "Figures (time per operation; MB/s for bulk: payload bytes / time, 1 MB = 10^6 bytes)",
+        "Ratios to baselines",
+        "Targets (issue 4)",
+    ]
+    markdown = [
+        "# litebridge benchmark: latest run",
+        "",
+        f"Machine and versions: {heading}.",
+        "",
+        "Produced by `make bench` (`bench/runner.py`). Every figure is timed inside the browser "
+        "(`performance.now` in JavaScript, `time.perf_counter` in the kernel); a sample is the mean of "
+        "several operations back to back; p50/p95 are over the samples, n is their number. Bulk MB/s are "
+        "given at the p50 and at the p95 time. Ratios are p50 / p50 within one run.",
+    ]
+    for title, part in zip(titles, parts, strict=True):
+        markdown += ["", f"## {title}", "", render_markdown(part)]
+    if results["notes"]:
+        markdown += ["", "## Notes", "", *(f"- {json.dumps(note)}" for note in results["notes"])]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (out / "latest.md").write_text("\n".join(markdown) + "\n", encoding="utf-8")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the tables; exit 1 if the site reached beyond 127.0.0.1."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, default=ROOT / "_output", help="built site (default: _output)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="where latest.json/.md go")
+    parser.add_argument("--reps", type=int, default=2, help="repetitions of the whole set (default: 2)")
+    parser.add_argument("--tiny", action="store_true", help="tiny counts: a smoke run, figures are meaningless")
+    args = parser.parse_args(argv)
+    if args.reps < 1:
+        parser.error("--reps must be at least 1")
+    results = run_benchmark(args.site, TINY if args.tiny else FULL, args.reps)
+    text = write_reports(results, args.out)
+    print(text)
+    print(f"\nwritten: {args.out / 'latest.json'}, {args.out / 'latest.md'}")
+    if results["blocked_requests"]:
+        print(f"ERROR: the browser tried to reach non-local hosts: {results['blocked_requests']}", file=sys.stderr)
+        return 1
+    return 0
