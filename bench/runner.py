@@ -282,9 +282,7 @@ def boot_bench_kernel(run: Run, context: BrowserContext, server: SiteServer) -> 
     setup = kernel.value("await setup()")
     run.versions.setdefault("pyodide", str(kernel.value("__import__('pyodide').__version__")))
     run.versions.setdefault("python_in_kernel", str(kernel.value("__import__('platform').python_version()")))
-    log(
-        f"kernel booted in {kernel.boot_s:.1f} s, transport {setup['transport']}, import litebridge {import_s * 1e3:.1f} ms"
-    )
+    log(f"kernel booted in {kernel.boot_s:.1f} s, transport {setup['transport']}, import {import_s * 1e3:.1f} ms")
     return kernel, import_s
 
 
@@ -589,10 +587,12 @@ def write_reports(results: dict[str, Any], out: Path) -> str:
         "",
         f"Machine and versions: {heading}.",
         "",
-        "Produced by `make bench` (`bench/runner.py`). Every figure is timed inside the browser "
-        "(`performance.now` in JavaScript, `time.perf_counter` in the kernel); a sample is the mean of "
-        "several operations back to back; p50/p95 are over the samples, n is their number. Bulk MB/s are "
-        "given at the p50 and at the p95 time. Ratios are p50 / p50 within one run.",
+        (
+            "Produced by `make bench` (`bench/runner.py`). Every figure is timed inside the browser "
+            "(`performance.now` in JavaScript, `time.perf_counter` in the kernel); a sample is the mean of "
+            "several operations back to back; p50/p95 are over the samples, n is their number. Bulk MB/s are "
+            "given at the p50 and at the p95 time. Ratios are p50 / p50 within one run."
+        ),
     ]
     for title, part in zip(titles, parts, strict=True):
         markdown += ["", f"## {title}", "", render_markdown(part)]

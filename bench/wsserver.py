@@ -68,7 +68,7 @@ class WebSocketServer:
         self._loop = loop
         try:
             loop.run_until_complete(self._listen())
-        except Exception as exc:  # reported by start()
+        except Exception as exc:  # noqa: BLE001 - reported by start() in the calling thread
             self._error = exc
             self._started.set()
             return
