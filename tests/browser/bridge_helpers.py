@@ -10,6 +10,7 @@ page JavaScript runs in the kernel's page through ``window.litebridge``. Nothing
 - :func:`page_run` -- run an async JavaScript body on the page with ``k`` (the kernel's bridge)
   bound; returns ``{"ok": True, "value": ...}`` or ``{"ok": False, "error": {...}}`` with the
   error's ``name``, ``code``, ``type``, ``message``, ``traceback`` and class checks.
+- :func:`page_settle` -- the same without a kernel (``arg`` only).
 - :func:`js_call` -- ``k.call(method, *args)`` from the page, settled like :func:`page_run`.
 """
 
@@ -159,6 +160,14 @@ def page_run(page: Page, kernel_id: str, body: str, arg: Any = None, timeout_ms:
         "}"
     )
     result: dict[str, Any] = page.evaluate(source, [kernel_id, arg, timeout_ms])
+    return result
+
+
+def page_settle(page: Page, body: str, arg: Any = None) -> dict[str, Any]:
+    """Run an async JavaScript function body ``(arg) => {...}`` on ``page``, settled as in :func:`page_run`."""
+    install_page_helpers(page)
+    source = f"async (arg) => window.__lbBridge.settle(async () => {{\n{body}\n}})"
+    result: dict[str, Any] = page.evaluate(source, arg)
     return result
 
 
