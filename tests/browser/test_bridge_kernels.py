@@ -66,9 +66,7 @@ def kernel_c(lite_context: BrowserContext, site_server: SiteServer, kernel_a: Li
 
 
 def _caught(kernel: LiteKernel, call: str) -> Any:
-    kernel.run(
-        f"try:\n    {call}\n    caught = None\nexcept litebridge.BridgeError as exc:\n    caught = [exc.code, str(exc)]\n"
-    )
+    kernel.run(f"try:\n    {call}\n    caught = None\nexcept litebridge.BridgeError as exc:\n    caught = [exc.code]\n")
     return kernel.value("caught")
 
 
