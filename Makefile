@@ -41,7 +41,7 @@ PY_SOURCES := $(wildcard py/litebridge/*.py) py/litebridge/py.typed pyproject.to
 JS_SOURCES := $(shell [ -d js ] && find js/src js/scripts -type f 2>/dev/null) $(wildcard js/package.json js/package-lock.json js/tsconfig*.json)
 SITE_SOURCES := jupyter_lite_config.json lite/jupyter-lite.json $(shell find content -type f 2>/dev/null)
 
-.PHONY: help serve site test lint unit browser deps chromium js clean
+.PHONY: help serve site test lint unit browser deps chromium js clean bench
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -132,6 +132,10 @@ test: $(DEPS_STAMP) $(CHROMIUM) $(SITE_STAMP)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory browser
+
+# the benchmark of issue 4 (bench/): figures, ratios and targets; writes bench/results/latest.{json,md}
+bench: $(SITE_STAMP) $(CHROMIUM)
+	$(PY) -m bench
 
 clean:
 	rm -rf $(OUTPUT) $(BUILD)/dist $(BUILD)/js.stamp $(PYODIDE_DIR) $(PIPLITE_DIR) .jupyterlite.doit.db
