@@ -6,11 +6,11 @@
 //    worker. Needs crossOriginIsolated.
 //  - postMessage: the page posts the message to the worker, which posts it back. Timed in the page.
 // Returns per-call times in milliseconds, one per sample (the mean of perSample round trips).
-async ({ samples, perSample, warmup, message }) => {
+async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0 }) => {
   const workerMain = () => {
     // phases in STATE (int32 0): seq * 8 + 1 = request written, seq * 8 + 4 = answer written
     self.onmessage = (event) => {
-      const { mode, sab, samples, perSample, warmup, message } = event.data;
+      const { mode, sab, samples, perSample, warmup, message, gapUs, workerSpinUs } = event.data;
       if (mode === 'echo') {
         self.onmessage = (e) => self.postMessage(e.data);
         self.postMessage('ready');
@@ -22,7 +22,12 @@ async ({ samples, perSample, warmup, message }) => {
       const decoder = new TextDecoder();
       const text = JSON.stringify(message);
       let seq = 0;
+      const busy = (us) => {
+        const end = performance.now() + us / 1000;
+        while (performance.now() < end);
+      };
       const roundTrip = () => {
+        if (gapUs > 0) busy(gapUs); // stands for the caller's own work between calls
         seq += 1;
         const bytes = encoder.encode(text); // encodeInto refuses SAB views: encode, then copy
         payload.set(bytes);
@@ -30,6 +35,10 @@ async ({ samples, perSample, warmup, message }) => {
         const asked = seq * 8 + 1;
         Atomics.store(header, 0, asked);
         Atomics.notify(header, 0);
+        if (workerSpinUs > 0) {
+          const end = performance.now() + workerSpinUs / 1000;
+          while (Atomics.load(header, 0) === asked && performance.now() < end);
+        }
         while (Atomics.load(header, 0) === asked) {
           Atomics.wait(header, 0, asked, 10000);
         }
@@ -80,6 +89,12 @@ async ({ samples, perSample, warmup, message }) => {
             Atomics.notify(header, 0);
             continue;
           }
+          if (pageSpinUs > 0 && state % 8 === 4) {
+            // poll a little before sleeping: the next request of a loop arrives soon
+            const end = performance.now() + pageSpinUs / 1000;
+            while (Atomics.load(header, 0) === state && performance.now() < end);
+            if (Atomics.load(header, 0) !== state) continue;
+          }
           const waited = Atomics.waitAsync(header, 0, state, 10000);
           if (waited.async) await waited.value;
         }
@@ -89,7 +104,7 @@ async ({ samples, perSample, warmup, message }) => {
         worker.onerror = (event) => reject(new Error(`raw floor worker: ${event.message}`));
       });
       const serving = serve();
-      worker.postMessage({ mode: 'sab', sab, samples, perSample, warmup, message });
+      worker.postMessage({ mode: 'sab', sab, samples, perSample, warmup, message, gapUs, workerSpinUs });
       result.sab = await withTimeout(done, 120000, 'SAB floor');
       await serving;
       worker.terminate();

@@ -1,0 +1,124 @@
+"""Smoke run of the benchmark (``python -m bench --tiny``): every figure, ratio and verdict is produced.
+
+Tiny counts, one repetition: the figures are meaningless as measurements and nothing here
+checks a timing. It runs the real benchmark end to end (both servings of the built site, the
+copy without litebridge, the aiohttp WebSocket server, Debian's chromium) in a subprocess, so
+that its own Playwright instance does not clash with pytest-playwright's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.timeout(1000)
+
+#: every figure of one repetition; a figure that silently disappears fails the test
+EXPECTED_FIGURES = [
+    "start.with",
+    "start.without",
+    "import_litebridge",
+    "raw.sab_sync",
+    "raw.postmessage",
+    "call_sync.sab",
+    "call_sync.jspi",
+    "await_floor.isolated",
+    "await_floor.plain",
+    "await_call.isolated",
+    "await_call.plain",
+    "kcall.isolated",
+    "kcall.plain",
+    "comm.isolated",
+    "ws.small",
+    "ws.bulk.one_way.16MiB",
+    "ws.bulk.round_trip.16MiB",
+    *(
+        f"bulk.{kind}.{size}"
+        for kind in ("sab.one_way", "sab.round_trip", "await.round_trip", "jspi.round_trip")
+        for size in ("1KiB", "64KiB", "1MiB", "16MiB")
+    ),
+    "profile.sab.encode",
+    "profile.sab.sab",
+    "profile.sab.decode",
+    "profile.sab.ffi",
+]
+#: the issue's targets, each with a verdict
+EXPECTED_TARGETS = [
+    "call_sync.sab / raw.sab_sync",
+    "ws.small / call_sync.sab",
+    "await_call.isolated / await_floor.isolated",
+    "ws.bulk.one_way.16MiB / bulk.sab.one_way.16MiB",
+    "start.with / start.without",
+    "bulk.sab.one_way.16MiB MB/s",
+]
+
+
+@pytest.fixture(scope="module")
+def smoke_results(site_dir: Path, repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run ``python -m bench --tiny --reps 1`` into a temporary directory; return its JSON."""
+    out = tmp_path_factory.mktemp("bench")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", "--reps", "1", "--site", str(site_dir), "--out", str(out)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, f"bench failed:\n{completed.stdout[-5000:]}\n{completed.stderr[-5000:]}"
+    results: dict[str, Any] = json.loads((out / "latest.json").read_text())
+    results["_markdown"] = (out / "latest.md").read_text()
+    results["_stdout"] = completed.stdout
+    return results
+
+
+def test_every_figure_is_produced_and_positive(smoke_results: dict[str, Any]) -> None:
+    (rep,) = smoke_results["reps"]
+    missing = [name for name in EXPECTED_FIGURES if name not in rep]
+    assert not missing, f"figures missing: {missing}"
+    for name in EXPECTED_FIGURES:
+        figure = rep[name]
+        assert figure["n"] >= 1, name
+        assert len(figure["samples_s"]) == figure["n"], name
+        assert all(sample > 0 for sample in figure["samples_s"]), name
+        assert 0 < figure["p50_s"] <= figure["p95_s"], name
+        if name.startswith(("bulk.", "ws.bulk.")):
+            assert figure["mb_per_s"] > 0, name
+
+
+def test_every_ratio_and_target_has_a_value(smoke_results: dict[str, Any]) -> None:
+    for ratio in smoke_results["ratios"]:
+        (value,) = ratio["values"]
+        assert value is not None, ratio["name"]
+        assert value > 0, ratio["name"]
+    targets = {target["name"]: target for target in smoke_results["targets"]}
+    assert sorted(targets) == sorted(EXPECTED_TARGETS)
+    for target in targets.values():
+        assert target["verdicts"] in (["PASS"], ["MISS"]), target
+        assert target["overall"] in ("PASS", "MISS")
+
+
+def test_machine_and_versions_are_recorded(smoke_results: dict[str, Any]) -> None:
+    machine = smoke_results["machine"]
+    assert machine["cpu"]
+    assert machine["cores"] >= 1
+    versions = smoke_results["versions"]
+    for key in ("chromium", "pyodide", "python_in_kernel", "jupyterlite", "litebridge"):
+        assert versions.get(key), key
+    assert smoke_results["date"]
+
+
+def test_the_run_stayed_offline(smoke_results: dict[str, Any]) -> None:
+    assert smoke_results["blocked_requests"] == []
+
+
+def test_tables_are_printed_and_written(smoke_results: dict[str, Any]) -> None:
+    for text in (smoke_results["_stdout"], smoke_results["_markdown"]):
+        for name in ("call_sync.sab", "ws.small", "start.with / start.without"):
+            assert name in text
+        assert "PASS" in text or "MISS" in text
