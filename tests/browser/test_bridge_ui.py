@@ -33,8 +33,10 @@ def _walkthrough_outputs(isolated: bool) -> list[str]:
         "[object Uint8Array] of 1048576 bytes bytes 1048576 True",
         "['divide', 'ex.divide', 'ex.multiply', 'ex.slow_echo', 'multiply', 'slow_echo']",
         "[42, 6, 'echoed']",
-        "{'isPythonError': True, 'type': 'ZeroDivisionError', 'message': 'division by zero', "
-        "'tracebackNamesDivide': True}",
+        (
+            "{'isPythonError': True, 'type': 'ZeroDivisionError', 'message': 'division by zero', "
+            "'tracebackNamesDivide': True}"
+        ),
         "SyntaxError | True",
         'unknown_method | no page handler named "noSuchHandler"',
         "cannot send set at args[1]['k']",
