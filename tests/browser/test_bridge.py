@@ -390,3 +390,43 @@ def test_reentrant_call_fails_fast_on_both_sides(bridged: LiteKernel) -> None:
     # both sides recover: the same call now succeeds when Python awaits instead of blocking
     assert bridged.value(f"await page.call('callBack', {bridged.id!r})") == 6
     assert js_call(bridged.page, bridged.id, "multiply", 4, 5) == {"ok": True, "value": 20}
+
+
+# --- page -> Python while a cell runs -----------------------------------------------------------
+
+
+def test_page_calls_are_served_while_a_cell_awaits(bridged: LiteKernel) -> None:
+    # The cell waits for an event that only a page -> Python call sets: if page calls were
+    # queued behind the running cell (the Jupyter shell queue), neither would ever finish.
+    bridged.run(
+        "import asyncio\n"
+        "released = asyncio.Event()\n"
+        "def release(value):\n"
+        "    released.set()\n"
+        "    return ['released', value]\n"
+        "page.expose(release)\n"
+    )
+    code = "await asyncio.wait_for(released.wait(), 50)\nprint('cell finished')"
+    bridged.page.evaluate(
+        "([id, code]) => { window.__lbCell = window.__lbTest.run(id, code, 60000); }", [bridged.id, code]
+    )
+    assert js_call(bridged.page, bridged.id, "release", 7) == {"ok": True, "value": ["released", 7]}
+    cell = bridged.page.evaluate("() => window.__lbCell")
+    assert cell["error"] is None
+    assert cell["stdout"] == "cell finished\n"
+
+
+def test_register_with_bad_source(bridged: LiteKernel) -> None:
+    for source in ("{ broken(", "42"):
+        code = (
+            "try:\n"
+            f"    page.register({source!r})\n"
+            "    caught = None\n"
+            "except litebridge.JSError as exc:\n"
+            "    caught = [exc.code, exc.message]\n"
+        )
+        bridged.run(code)
+        caught = bridged.value("caught")
+        assert caught is not None, source
+        assert caught[0] == "bad_request", caught
+        assert "register source" in caught[1]
