@@ -82,11 +82,11 @@ def call_sync_small(samples: int, per_sample: int, warmup: int) -> list[float]:
     return _sync_samples(lambda: page.call_sync("bench_echo", SMALL), samples, per_sample, warmup)
 
 
-async def await_call_small(samples: int, per_sample: int, warmup: int) -> list[float]:
-    """``await page.call("bench_echo", SMALL)`` round trips."""
-    result = await page.call("bench_echo", SMALL)
+async def await_call_small(samples: int, per_sample: int, warmup: int, timeout: float | None = 30.0) -> list[float]:
+    """``await page.call("bench_echo", SMALL)`` round trips (``timeout=None``: no timeout timer)."""
+    result = await page.call("bench_echo", SMALL, timeout=timeout)
     assert result == SMALL, result
-    return await _async_samples(lambda: page.call("bench_echo", SMALL), samples, per_sample, warmup)
+    return await _async_samples(lambda: page.call("bench_echo", SMALL, timeout=timeout), samples, per_sample, warmup)
 
 
 async def await_floor(samples: int, per_sample: int, warmup: int) -> list[float]:

@@ -78,7 +78,12 @@ RATIOS: list[Ratio] = [
     Ratio("ws.bulk.round_trip.16MiB", "bulk.sab.round_trip.16MiB", "16 MiB round trip (sab): times the WebSocket"),
     Ratio("ws.bulk.round_trip.16MiB", "bulk.await.round_trip.16MiB", "16 MiB round trip (await): times the WebSocket"),
     Ratio("ws.bulk.round_trip.16MiB", "bulk.jspi.round_trip.16MiB", "16 MiB round trip (jspi): times the WebSocket"),
+    Ratio(
+        "call_sync.sab", "raw.sab_sync.gap40us", "call_sync (sab) vs the raw floor with 40 us of worker work per call"
+    ),
     Ratio("profile.sab.sab", "raw.sab_sync", "call_sync parts: helper + page round trip vs the raw floor"),
+    Ratio("profile.await.no_timeout", "await_floor.isolated", "await page.call without its timeout timer vs the floor"),
+    Ratio("bulk.sab.one_way.16MiB", "raw.sab_bulk.16MiB", "16 MiB Python->page (sab) vs the raw JS two-copy floor"),
     Ratio("import_litebridge", "start.with", "import litebridge as a share of kernel start"),
 ]
 

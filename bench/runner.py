@@ -47,6 +47,7 @@ for _path in (ROOT / "py", ROOT / "tests" / "browser"):
 
 from harness import CHROMIUM, CHROMIUM_ARGS, LiteKernel, NetworkGuard, wait_for_app  # noqa: E402
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
 from litebridge.serve import SiteServer, start_server  # noqa: E402
@@ -66,10 +67,15 @@ FIRST_OUTPUT_MARKER = "litebridge-bench-first-output"
 COMM_TARGET = "litebridge_bench"
 #: operations per sample of the fast profile parts, times ``per_sample`` (FAST_FACTOR in the kernel)
 PROFILE_FAST_FACTOR = 20
+#: worker-side work between calls in the second raw SAB floor (microseconds), about what Python
+#: spends per call_sync outside the round trip
+RAW_GAP_US = 40
 #: no DNS for anything but 127.0.0.1, on top of the per-context request checks
 OFFLINE_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 #: longest wait for one kernel start (seconds); a boot takes 12-20 s here
 START_TIMEOUT_S = 180.0
+#: longest wait for a bench kernel to answer kernel_info (seconds)
+BOOT_TIMEOUT_S = 90.0
 #: longest wait for one benchmark cell or page script (seconds)
 STEP_TIMEOUT_S = 300.0
 
@@ -116,7 +122,7 @@ FULL = Counts(
     warmup=50,
     bulk={"1KiB": (20, 50), "64KiB": (20, 10), "1MiB": (15, 3), "16MiB": (8, 1)},
     ws_bulk_samples=5,
-    start_runs=3,
+    start_runs=4,
 )
 TINY = Counts(
     samples=3,
@@ -268,12 +274,32 @@ def measure_start(run: Run, rep: int, figures: dict[str, Figure]) -> None:
 
 
 def boot_bench_kernel(run: Run, context: BrowserContext, server: SiteServer) -> tuple[LiteKernel, float]:
-    """Open the lab app, boot a kernel, time ``import litebridge``, load the kernel benchmarks."""
-    page = context.new_page()
-    _collect_errors(run, page)
-    page.goto(server.url + "lab/index.html")
-    wait_for_app(page)
-    kernel = LiteKernel(page)
+    """Open the lab app, boot a kernel, time ``import litebridge``, load the kernel benchmarks.
+
+    A boot that does not answer within :data:`BOOT_TIMEOUT_S` is retried once in a new page (and
+    recorded in ``run.notes``): one hung boot should not throw away the rest of the run.
+    """
+    for attempt in (1, 2):
+        page = context.new_page()
+        errors_before = len(run.console_errors)
+        _collect_errors(run, page)
+        try:
+            page.goto(server.url + "lab/index.html")
+            wait_for_app(page)
+            kernel = LiteKernel(page, boot_timeout_s=BOOT_TIMEOUT_S)
+            break
+        except PlaywrightError as exc:
+            note = {
+                "kernel_boot_failed": str(exc).splitlines()[0][:300],
+                "site": "isolated" if server.isolation else "plain",
+                "attempt": attempt,
+                "console_errors": run.console_errors[errors_before:][-10:],
+            }
+            run.notes.append(note)
+            log(f"kernel boot failed (attempt {attempt}): {note['kernel_boot_failed']}")
+            page.close()
+            if attempt == 2:
+                raise
     kernel.run(IMPORT_CELL)
     if kernel.value("_already"):
         raise RuntimeError("litebridge was imported before the first cell: import time cannot be measured")
@@ -342,10 +368,27 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
         page = kernel.page
         if not page.evaluate("() => self.crossOriginIsolated"):
             raise RuntimeError("the isolated site's page is not crossOriginIsolated")
-        raw = page.evaluate(page_script("raw_floor.js"), js_options(counts))
+        bulk_samples = counts.bulk["16MiB"][0]
+        raw = page.evaluate(
+            page_script("raw_floor.js"), js_options(counts, bulkBytes=16 * MIB, bulkSamples=bulk_samples)
+        )
         per = counts.per_sample
         figures["raw.sab_sync"] = make_figure(
             "raw.sab_sync", "raw JS: worker->page sync round trip, SAB + Atomics, no Python", ms_to_s(raw["sab"]), per
+        )
+        figures["raw.sab_bulk.16MiB"] = make_figure(
+            "raw.sab_bulk.16MiB",
+            "raw JS: 16MiB worker->page over the SAB (copy in, copy out), no Python",
+            ms_to_s(raw["bulk"]),
+            1,
+            16 * MIB,
+        )
+        gap = page.evaluate(page_script("raw_floor.js"), js_options(counts, gapUs=RAW_GAP_US, postMessageFloor=False))
+        figures[f"raw.sab_sync.gap{RAW_GAP_US}us"] = make_figure(
+            f"raw.sab_sync.gap{RAW_GAP_US}us",
+            f"raw JS: SAB sync round trip when the worker works {RAW_GAP_US} us between calls (minus those)",
+            [s - RAW_GAP_US / 1e6 for s in ms_to_s(gap["sab"])],
+            per,
         )
         figures["raw.postmessage"] = make_figure(
             "raw.postmessage", "raw JS: page->worker->page postMessage round trip", ms_to_s(raw["postMessage"]), per
@@ -367,6 +410,12 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             "await_call.isolated",
             "await page.call small JSON",
             kernel_samples(kernel, f"await await_call_small({small_args(counts)})"),
+            per,
+        )
+        figures["profile.await.no_timeout"] = make_figure(
+            "profile.await.no_timeout",
+            "await page.call small JSON with timeout=None (no per-call timer)",
+            kernel_samples(kernel, f"await await_call_small({small_args(counts)}, timeout=None)"),
             per,
         )
         log(

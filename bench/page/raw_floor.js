@@ -5,8 +5,13 @@
 //    page's loop (Atomics.waitAsync) decodes it, encodes the answer and notifies. Timed in the
 //    worker. Needs crossOriginIsolated.
 //  - postMessage: the page posts the message to the worker, which posts it back. Timed in the page.
-// Returns per-call times in milliseconds, one per sample (the mean of perSample round trips).
-async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0 }) => {
+//  - bulk (bulkBytes > 0): one-way transfer floor: the worker copies bulkBytes into the SAB, the
+//    page copies them out into a fresh buffer and answers with the size. Timed in the worker.
+// gapUs makes the worker busy for that long before each sync call (standing for the caller's own
+// work); pageSpinUs/workerSpinUs poll before sleeping (profiling experiments).
+// Returns per-call times in milliseconds, one per sample (the mean of perSample round trips), and
+// one per bulk transfer.
+async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0, bulkBytes = 0, bulkSamples = 0, postMessageFloor = true }) => {
   const workerMain = () => {
     // phases in STATE (int32 0): seq * 8 + 1 = request written, seq * 8 + 4 = answer written
     self.onmessage = (event) => {
@@ -18,6 +23,28 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
       }
       const header = new Int32Array(sab, 0, 8);
       const payload = new Uint8Array(sab, 32);
+      if (mode === 'bulk') {
+        // one-way bulk floor: copy the bytes into the SAB, the page copies them out into a
+        // fresh buffer (the two copies the bridge cannot avoid) and answers with the size
+        const data = new Uint8Array(payload.length);
+        for (let i = 0; i < data.length; i += 4096) data[i] = i & 255;
+        const out = [];
+        for (let s = 0; s <= samples; s++) {
+          const started = performance.now();
+          payload.set(data);
+          header[1] = data.length;
+          const asked = (s + 1) * 8 + 1;
+          Atomics.store(header, 0, asked);
+          Atomics.notify(header, 0);
+          while (Atomics.load(header, 0) === asked) Atomics.wait(header, 0, asked, 10000);
+          if (header[1] !== data.length) throw new Error('bad answer');
+          if (s > 0) out.push(performance.now() - started); // the first transfer is a warm-up
+        }
+        Atomics.store(header, 0, -1);
+        Atomics.notify(header, 0);
+        self.postMessage(out);
+        return;
+      }
       const encoder = new TextEncoder();
       const decoder = new TextDecoder();
       const text = JSON.stringify(message);
@@ -58,7 +85,7 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
     };
   };
   const url = URL.createObjectURL(new Blob([`(${workerMain.toString()})()`], { type: 'text/javascript' }));
-  const result = { sab: null, postMessage: null, crossOriginIsolated: self.crossOriginIsolated };
+  const result = { sab: null, postMessage: null, bulk: null, crossOriginIsolated: self.crossOriginIsolated };
   const withTimeout = (promise, ms, what) => {
     let timer;
     const timeout = new Promise((_, reject) => {
@@ -67,13 +94,24 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   };
   try {
-    if (self.crossOriginIsolated) {
+    const runSab = async (mode, bytes, options) => {
       const worker = new Worker(url);
-      const sab = new SharedArrayBuffer(32 + 64 * 1024);
+      const sab = new SharedArrayBuffer(32 + bytes);
       const header = new Int32Array(sab, 0, 8);
       const payload = new Uint8Array(sab, 32);
       const encoder = new TextEncoder();
       const decoder = new TextDecoder();
+      const answer = (state) => {
+        if (mode === 'bulk') {
+          const copy = payload.slice(0, header[1]);
+          header[1] = copy.length;
+          return;
+        }
+        const request = JSON.parse(decoder.decode(payload.slice(0, header[1])));
+        const bytes = encoder.encode(JSON.stringify(request));
+        payload.set(bytes);
+        header[1] = bytes.length;
+      };
       const serve = async () => {
         let handled = 0;
         for (;;) {
@@ -81,10 +119,7 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
           if (state === -1) return;
           if (state % 8 === 1 && state !== handled) {
             handled = state;
-            const request = JSON.parse(decoder.decode(payload.slice(0, header[1])));
-            const bytes = encoder.encode(JSON.stringify(request));
-            payload.set(bytes);
-            header[1] = bytes.length;
+            answer(state);
             Atomics.store(header, 0, state + 3);
             Atomics.notify(header, 0);
             continue;
@@ -104,36 +139,49 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
         worker.onerror = (event) => reject(new Error(`raw floor worker: ${event.message}`));
       });
       const serving = serve();
-      worker.postMessage({ mode: 'sab', sab, samples, perSample, warmup, message, gapUs, workerSpinUs });
-      result.sab = await withTimeout(done, 120000, 'SAB floor');
-      await serving;
+      worker.postMessage({ mode, sab, ...options });
+      try {
+        return await withTimeout(done, 120000, `SAB floor (${mode})`);
+      } finally {
+        Atomics.store(header, 0, -1);
+        Atomics.notify(header, 0);
+        await serving;
+        worker.terminate();
+      }
+    };
+    if (self.crossOriginIsolated) {
+      result.sab = await runSab('sync', 64 * 1024, { samples, perSample, warmup, message, gapUs, workerSpinUs });
+      if (bulkBytes > 0) {
+        result.bulk = await runSab('bulk', bulkBytes, { samples: bulkSamples });
+      }
+    }
+    if (postMessageFloor) {
+      const worker = new Worker(url);
+      let next = null;
+      worker.onmessage = (event) => next(event.data);
+      const reply = () => new Promise((resolve) => { next = resolve; });
+      let ready = reply();
+      worker.postMessage({ mode: 'echo' });
+      await withTimeout(ready, 30000, 'echo worker start');
+      const roundTrip = async () => {
+        const answer = reply();
+        worker.postMessage(message);
+        const back = await answer;
+        if (back.n !== message.n) throw new Error('bad answer');
+      };
+      const measure = async () => {
+        for (let i = 0; i < warmup; i++) await roundTrip();
+        const out = [];
+        for (let s = 0; s < samples; s++) {
+          const started = performance.now();
+          for (let i = 0; i < perSample; i++) await roundTrip();
+          out.push((performance.now() - started) / perSample);
+        }
+        return out;
+      };
+      result.postMessage = await withTimeout(measure(), 120000, 'postMessage floor');
       worker.terminate();
     }
-    const worker = new Worker(url);
-    let next = null;
-    worker.onmessage = (event) => next(event.data);
-    const reply = () => new Promise((resolve) => { next = resolve; });
-    let ready = reply();
-    worker.postMessage({ mode: 'echo' });
-    await withTimeout(ready, 30000, 'echo worker start');
-    const roundTrip = async () => {
-      const answer = reply();
-      worker.postMessage(message);
-      const back = await answer;
-      if (back.n !== message.n) throw new Error('bad answer');
-    };
-    const measure = async () => {
-      for (let i = 0; i < warmup; i++) await roundTrip();
-      const out = [];
-      for (let s = 0; s < samples; s++) {
-        const started = performance.now();
-        for (let i = 0; i < perSample; i++) await roundTrip();
-        out.push((performance.now() - started) / perSample);
-      }
-      return out;
-    };
-    result.postMessage = await withTimeout(measure(), 120000, 'postMessage floor');
-    worker.terminate();
   } finally {
     URL.revokeObjectURL(url);
   }

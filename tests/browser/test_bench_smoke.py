@@ -25,6 +25,9 @@ EXPECTED_FIGURES = [
     "import_litebridge",
     "raw.sab_sync",
     "raw.postmessage",
+    "raw.sab_sync.gap40us",
+    "raw.sab_bulk.16MiB",
+    "profile.await.no_timeout",
     "call_sync.sab",
     "call_sync.jspi",
     "await_floor.isolated",
@@ -87,7 +90,7 @@ def test_every_figure_is_produced_and_positive(smoke_results: dict[str, Any]) ->
         assert len(figure["samples_s"]) == figure["n"], name
         assert all(sample > 0 for sample in figure["samples_s"]), name
         assert 0 < figure["p50_s"] <= figure["p95_s"], name
-        if name.startswith(("bulk.", "ws.bulk.")):
+        if name.startswith(("bulk.", "ws.bulk.", "raw.sab_bulk.")):
             assert figure["mb_per_s"] > 0, name
 
 
