@@ -125,3 +125,59 @@ def test_tables_are_printed_and_written(smoke_results: dict[str, Any]) -> None:
         for name in ("call_sync.sab", "ws.small", "start.with / start.without"):
             assert name in text
         assert "PASS" in text or "MISS" in text
+
+
+# --- the benchmark's pure logic (no browser) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bench_modules(repo_root: Path) -> Any:
+    """``bench.stats`` and ``bench.report`` (the repository root on ``sys.path``)."""
+    if str(repo_root) not in sys.path:
+        sys.path.insert(0, str(repo_root))
+    from bench import report, stats
+
+    return stats, report
+
+
+def test_percentiles_interpolate_between_ranks(bench_modules: Any) -> None:
+    stats, _ = bench_modules
+    values = [10.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0, 6.0, 5.0]
+    assert stats.percentile(values, 50) == pytest.approx(5.5)
+    assert stats.percentile(values, 95) == pytest.approx(9.55)
+    assert stats.percentile(values, 0) == 1.0
+    assert stats.percentile(values, 100) == 10.0
+    assert stats.percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError, match="no samples"):
+        stats.percentile([], 50)
+
+
+def test_figures_refuse_empty_or_non_positive_samples(bench_modules: Any) -> None:
+    stats, _ = bench_modules
+    with pytest.raises(ValueError, match="no samples"):
+        stats.make_figure("x", "x", [])
+    with pytest.raises(ValueError, match="positive"):
+        stats.make_figure("x", "x", [1e-6, 0.0])
+    figure = stats.make_figure("bulk", "bulk", [0.004, 0.002, 0.003], nbytes=4_000_000)
+    assert (figure.p50_s, figure.n) == (0.003, 3)
+    assert figure.mb_per_s == pytest.approx(4_000_000 / 0.003 / 1e6)
+    assert figure.mb_per_s_p95 < figure.mb_per_s
+
+
+def test_targets_pass_only_when_every_repetition_passes(bench_modules: Any) -> None:
+    stats, report = bench_modules
+
+    def rep(call_us: float, floor_us: float) -> dict[str, Any]:
+        return {
+            "call_sync.sab": stats.make_figure("call_sync.sab", "", [call_us * 1e-6]),
+            "raw.sab_sync": stats.make_figure("raw.sab_sync", "", [floor_us * 1e-6]),
+        }
+
+    evaluation = report.evaluate([rep(50, 20), rep(60, 20)])  # 2.5x (limit is inclusive), then 3x
+    target = next(t for t in evaluation["targets"] if t["name"] == "call_sync.sab / raw.sab_sync")
+    assert target["values"] == [pytest.approx(2.5), pytest.approx(3.0)]
+    assert target["verdicts"] == ["PASS", "MISS"]
+    assert target["overall"] == "MISS"
+    missing = next(t for t in evaluation["targets"] if t["name"] == "start.with / start.without")
+    assert missing["verdicts"] == ["n/a", "n/a"]
+    assert missing["overall"] == "MISS"
