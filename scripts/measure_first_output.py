@@ -43,7 +43,7 @@ def measure(site: Path, isolated: bool, runs: int) -> list[float]:
                 page = context.new_page()
                 started = time.monotonic()
                 page.goto(f"{server.url}repl/index.html?kernel=python&code={quote(CODE)}")
-                page.locator(".jp-OutputArea-output", has_text="first output").first.wait_for(timeout=180_000)
+                page.get_by_text("first output", exact=True).first.wait_for(state="attached", timeout=180_000)
                 timings.append(time.monotonic() - started)
                 if guard.blocked:
                     raise RuntimeError(f"non-local requests: {guard.blocked}")
