@@ -72,8 +72,8 @@ PROFILE_FAST_FACTOR = 20
 RAW_GAP_US = 40
 #: no DNS for anything but 127.0.0.1, on top of the per-context request checks
 OFFLINE_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
-#: longest wait for one kernel start (seconds); a boot takes 12-20 s here
-START_TIMEOUT_S = 180.0
+#: longest wait for one kernel start (seconds); a start takes 8-20 s here
+START_TIMEOUT_S = 60.0
 #: longest wait for a bench kernel to answer kernel_info (seconds)
 BOOT_TIMEOUT_S = 90.0
 #: longest wait for one benchmark cell or page script (seconds)
@@ -228,6 +228,25 @@ def _collect_errors(run: Run, page: Page) -> None:
 # --- kernel start --------------------------------------------------------------------------------
 
 
+#: what the REPL page shows when a kernel start hangs (for the notes)
+_START_STATE_JS = """() => {
+  const out = {};
+  try {
+    const app = window.jupyterapp;
+    const widget = app && app.shell.currentWidget;
+    const kernel = widget && widget.sessionContext && widget.sessionContext.session
+      && widget.sessionContext.session.kernel;
+    out.app = Boolean(app);
+    out.kernelStatus = kernel ? kernel.status : null;
+    out.outputs = document.querySelectorAll('.jp-OutputArea-output').length;
+    out.prompts = [...document.querySelectorAll('.jp-InputPrompt')].map((p) => p.textContent.trim());
+  } catch (error) {
+    out.error = String(error);
+  }
+  return out;
+}"""
+
+
 def first_output_s(run: Run, server: SiteServer) -> float | None:
     """Seconds from navigation to the first cell output in the REPL (None if it hung)."""
     code = f"print({FIRST_OUTPUT_MARKER!r})"
@@ -236,11 +255,21 @@ def first_output_s(run: Run, server: SiteServer) -> float | None:
         page = context.new_page()
         _collect_errors(run, page)
         page.goto(f"{server.url}repl/index.html?kernel=python&code={quote(code)}")
+        errors_before = len(run.console_errors)
         try:
             page.wait_for_function(
                 "() => window.__benchFirstOutputMs !== undefined", polling=250, timeout=START_TIMEOUT_S * 1000
             )
         except PlaywrightTimeoutError:
+            state = page.evaluate(_START_STATE_JS)
+            run.notes.append(
+                {
+                    "kernel_start_hung_after_s": START_TIMEOUT_S,
+                    "site": "with litebridge" if server is run.isolated else "without litebridge",
+                    "state": state,
+                    "console_errors": run.console_errors[errors_before:][-10:],
+                }
+            )
             return None
         return float(page.evaluate("() => window.__benchFirstOutputMs")) / 1000.0
 
