@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -22,17 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "py"), str(ROOT / "tests" / "browser")]
 
 from harness import CHROMIUM, CHROMIUM_ARGS, NetworkGuard  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from litebridge.serve import start_server  # noqa: E402
 
 CODE = "print('first output')"
+#: give up on one run after this long (milliseconds)
+TIMEOUT_MS = 90_000
 
 
 def measure(site: Path, isolated: bool, runs: int) -> list[float]:
     """Return ``runs`` timings (seconds) from navigation to the first output."""
     server, thread = start_server(site, 0, isolation=isolated)
-    timings = []
+    timings: list[float] = []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -43,8 +47,15 @@ def measure(site: Path, isolated: bool, runs: int) -> list[float]:
                 page = context.new_page()
                 started = time.monotonic()
                 page.goto(f"{server.url}repl/index.html?kernel=python&code={quote(CODE)}")
-                page.get_by_text("first output", exact=True).first.wait_for(state="attached", timeout=180_000)
-                timings.append(time.monotonic() - started)
+                try:
+                    page.get_by_text("first output", exact=True).first.wait_for(state="attached", timeout=TIMEOUT_MS)
+                except PlaywrightTimeoutError:
+                    shot = Path(tempfile.gettempdir()) / f"first-output-timeout-{len(timings)}.png"
+                    page.screenshot(path=shot)
+                    print(f"run {len(timings) + 1}: no output after {TIMEOUT_MS / 1000:.0f} s (screenshot: {shot})")
+                    timings.append(float("inf"))
+                else:
+                    timings.append(time.monotonic() - started)
                 if guard.blocked:
                     raise RuntimeError(f"non-local requests: {guard.blocked}")
                 context.close()
