@@ -132,10 +132,10 @@ export class BridgeManager implements PageApi {
       }
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
-        const what = id === undefined ? 'no kernel' : `kernel ${id}`;
+        const what = id === undefined ? 'no kernel connected' : `kernel ${id} did not connect`;
         throw new BridgeError(
           ErrorCode.timeout,
-          `${what} connected to litebridge within ${timeoutMs} ms: run "import litebridge" in the kernel`
+          `${what} to litebridge within ${timeoutMs} ms: run "import litebridge" in the kernel`
         );
       }
       // Re-pick now and then too: the current widget may change while we wait.
