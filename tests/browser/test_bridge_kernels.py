@@ -122,6 +122,7 @@ def test_two_tabs_do_not_see_each_other(kernel_a: LiteKernel, kernel_c: LiteKern
         kernel_a.page, kernel_a.id, "return await window.litebridge.kernel(arg, { timeoutMs: 500 });", kernel_c.id
     )
     assert missing["error"]["code"] == "timeout"
+    assert f"kernel {kernel_c.id} did not connect" in missing["error"]["message"]
     # handlers registered by page code in one tab are not seen by the other tab's kernel
     page_run(kernel_a.page, kernel_a.id, "window.litebridge.register({ tabOne() { return 1; } });")
     assert kernel_a.value("page.call_sync('tabOne')") == 1
