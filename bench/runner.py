@@ -106,6 +106,8 @@ class Counts:
         Timed 16 MiB WebSocket transfers per direction (after one untimed).
     start_runs : int
         Kernel starts per variant (with / without litebridge) per repetition.
+    blocks : int
+        Alternating blocks the compared figures are measured in (see ``interleaved_blocks``).
     """
 
     samples: int
@@ -114,6 +116,7 @@ class Counts:
     bulk: dict[str, tuple[int, int]]
     ws_bulk_samples: int
     start_runs: int
+    blocks: int
 
 
 FULL = Counts(
@@ -121,8 +124,9 @@ FULL = Counts(
     per_sample=25,
     warmup=50,
     bulk={"1KiB": (20, 50), "64KiB": (20, 10), "1MiB": (15, 3), "16MiB": (8, 1)},
-    ws_bulk_samples=5,
+    ws_bulk_samples=8,
     start_runs=4,
+    blocks=4,
 )
 TINY = Counts(
     samples=3,
@@ -131,6 +135,7 @@ TINY = Counts(
     bulk=dict.fromkeys(BULK_SIZES, (2, 1)),
     ws_bulk_samples=1,
     start_runs=1,
+    blocks=1,
 )
 
 
@@ -382,10 +387,60 @@ def measure_bulk(
             else (f"await bulk_await({nbytes}, {echo}, {samples}, {per_sample})")
         )
         key = f"bulk.{transport}.{direction}.{size_name}"
+        if key in figures:  # measured in the interleaved blocks
+            continue
         api = "call_sync" if sync else "await page.call"
         figures[key] = make_figure(
             key, f"{api} ({transport}) {size_name} {what}", kernel_samples(kernel, call), per_sample, nbytes
         )
+
+
+def interleaved_blocks(run: Run, kernel: LiteKernel) -> dict[str, list[float]]:
+    """Samples of the figures the targets compare, measured in alternating blocks.
+
+    Each target compares a bridge figure with its baseline; on a shared machine the load
+    drifts within seconds, so the floors, the bridge figures and the WebSocket baseline take
+    turns: ``counts.blocks`` blocks, each with a share of every figure's samples. Returns the
+    samples (seconds) per figure key.
+    """
+    counts = run.counts
+    page = kernel.page
+    blocks = counts.blocks
+    share = max(1, counts.samples // blocks)
+    bulk_share = max(1, -(-counts.bulk["16MiB"][0] // blocks))
+    ws_share = max(1, -(-counts.ws_bulk_samples // blocks))
+    args = f"{share}, {counts.per_sample}, {counts.warmup}"
+    out: dict[str, list[float]] = {}
+
+    def add(key: str, values: list[float]) -> None:
+        out.setdefault(key, []).extend(values)
+
+    for _ in range(blocks):
+        raw = page.evaluate(
+            page_script("raw_floor.js"),
+            js_options(counts, samples=share, bulkBytes=16 * MIB, bulkSamples=bulk_share),
+        )
+        add("raw.sab_sync", ms_to_s(raw["sab"]))
+        add("raw.sab_bulk.16MiB", ms_to_s(raw["bulk"]))
+        add("raw.postmessage", ms_to_s(raw["postMessage"]))
+        gap = page.evaluate(
+            page_script("raw_floor.js"),
+            js_options(counts, samples=share, gapUs=RAW_GAP_US, postMessageFloor=False),
+        )
+        add(f"raw.sab_sync.gap{RAW_GAP_US}us", [v - RAW_GAP_US / 1e6 for v in ms_to_s(gap["sab"])])
+        add("bulk.sab.one_way.16MiB", kernel_samples(kernel, f"bulk_sync({16 * MIB}, False, {bulk_share}, 1)"))
+        add("call_sync.sab", kernel_samples(kernel, f"call_sync_small({args})"))
+        add("await_floor.isolated", kernel_samples(kernel, f"await await_floor({args})"))
+        add("await_call.isolated", kernel_samples(kernel, f"await await_call_small({args})"))
+        add("profile.await.no_timeout", kernel_samples(kernel, f"await await_call_small({args}, timeout=None)"))
+        ws = page.evaluate(
+            page_script("websocket.js"),
+            js_options(counts, samples=share, baseUrl=run.websocket.url, bulkBytes=16 * MIB, bulkSamples=ws_share),
+        )
+        add("ws.small", ms_to_s(ws["small"]))
+        add("ws.bulk.one_way.16MiB", ms_to_s(ws["bulkOneWay"]))
+        add("ws.bulk.round_trip.16MiB", ms_to_s(ws["bulkRoundTrip"]))
+    return out
 
 
 def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[float]) -> None:
@@ -397,82 +452,77 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
         page = kernel.page
         if not page.evaluate("() => self.crossOriginIsolated"):
             raise RuntimeError("the isolated site's page is not crossOriginIsolated")
-        bulk_samples = counts.bulk["16MiB"][0]
-        raw = page.evaluate(
-            page_script("raw_floor.js"), js_options(counts, bulkBytes=16 * MIB, bulkSamples=bulk_samples)
-        )
         per = counts.per_sample
+        gap_key = f"raw.sab_sync.gap{RAW_GAP_US}us"
+        samples = interleaved_blocks(run, kernel)
         figures["raw.sab_sync"] = make_figure(
-            "raw.sab_sync", "raw JS: worker->page sync round trip, SAB + Atomics, no Python", ms_to_s(raw["sab"]), per
+            "raw.sab_sync",
+            "raw JS: worker->page sync round trip, SAB + Atomics, no Python",
+            samples["raw.sab_sync"],
+            per,
+        )
+        figures[gap_key] = make_figure(
+            gap_key,
+            f"raw JS: SAB sync round trip when the worker works {RAW_GAP_US} us between calls (minus those)",
+            samples[gap_key],
+            per,
         )
         figures["raw.sab_bulk.16MiB"] = make_figure(
             "raw.sab_bulk.16MiB",
             "raw JS: 16MiB worker->page over the SAB (copy in, copy out), no Python",
-            ms_to_s(raw["bulk"]),
+            samples["raw.sab_bulk.16MiB"],
             1,
             16 * MIB,
         )
-        gap = page.evaluate(page_script("raw_floor.js"), js_options(counts, gapUs=RAW_GAP_US, postMessageFloor=False))
-        figures[f"raw.sab_sync.gap{RAW_GAP_US}us"] = make_figure(
-            f"raw.sab_sync.gap{RAW_GAP_US}us",
-            f"raw JS: SAB sync round trip when the worker works {RAW_GAP_US} us between calls (minus those)",
-            [s - RAW_GAP_US / 1e6 for s in ms_to_s(gap["sab"])],
-            per,
+        figures["bulk.sab.one_way.16MiB"] = make_figure(
+            "bulk.sab.one_way.16MiB",
+            "call_sync (sab) 16MiB Python->page (size answered)",
+            samples["bulk.sab.one_way.16MiB"],
+            1,
+            16 * MIB,
         )
         figures["raw.postmessage"] = make_figure(
-            "raw.postmessage", "raw JS: page->worker->page postMessage round trip", ms_to_s(raw["postMessage"]), per
+            "raw.postmessage", "raw JS: page->worker->page postMessage round trip", samples["raw.postmessage"], per
         )
-        log("raw JS floors done")
         figures["call_sync.sab"] = make_figure(
-            "call_sync.sab",
-            "page.call_sync small JSON, transport sab",
-            kernel_samples(kernel, f"call_sync_small({small_args(counts)})"),
-            per,
+            "call_sync.sab", "page.call_sync small JSON, transport sab", samples["call_sync.sab"], per
         )
         figures["await_floor.isolated"] = make_figure(
             "await_floor.isolated",
             "Pyodide floor: await of a resolved JS promise",
-            kernel_samples(kernel, f"await await_floor({small_args(counts)})"),
+            samples["await_floor.isolated"],
             per,
         )
         figures["await_call.isolated"] = make_figure(
-            "await_call.isolated",
-            "await page.call small JSON",
-            kernel_samples(kernel, f"await await_call_small({small_args(counts)})"),
-            per,
+            "await_call.isolated", "await page.call small JSON", samples["await_call.isolated"], per
         )
         figures["profile.await.no_timeout"] = make_figure(
             "profile.await.no_timeout",
             "await page.call small JSON with timeout=None (no per-call timer)",
-            kernel_samples(kernel, f"await await_call_small({small_args(counts)}, timeout=None)"),
+            samples["profile.await.no_timeout"],
             per,
         )
-        log(
-            f"call_sync (sab) p50 {figures['call_sync.sab'].p50_s * 1e6:.0f} us, "
-            f"await page.call p50 {figures['await_call.isolated'].p50_s * 1e6:.0f} us"
-        )
-        ws = page.evaluate(
-            page_script("websocket.js"),
-            js_options(counts, baseUrl=run.websocket.url, bulkBytes=16 * MIB, bulkSamples=counts.ws_bulk_samples),
-        )
         figures["ws.small"] = make_figure(
-            "ws.small", "WebSocket page<->aiohttp round trip, small JSON", ms_to_s(ws["small"]), per
+            "ws.small", "WebSocket page<->aiohttp round trip, small JSON", samples["ws.small"], per
         )
         figures["ws.bulk.one_way.16MiB"] = make_figure(
             "ws.bulk.one_way.16MiB",
             "WebSocket 16MiB page->aiohttp (size answered)",
-            ms_to_s(ws["bulkOneWay"]),
+            samples["ws.bulk.one_way.16MiB"],
             1,
             16 * MIB,
         )
         figures["ws.bulk.round_trip.16MiB"] = make_figure(
             "ws.bulk.round_trip.16MiB",
             "WebSocket 16MiB page->aiohttp->page (echoed)",
-            ms_to_s(ws["bulkRoundTrip"]),
+            samples["ws.bulk.round_trip.16MiB"],
             1,
             16 * MIB,
         )
-        log("WebSocket baselines done")
+        log(
+            f"interleaved figures done: call_sync (sab) p50 {figures['call_sync.sab'].p50_s * 1e6:.0f} us, "
+            f"await page.call p50 {figures['await_call.isolated'].p50_s * 1e6:.0f} us"
+        )
         measure_bulk(kernel, counts, figures, "sab", sync=True, one_way=True)
         measure_bulk(kernel, counts, figures, "sab", sync=True, one_way=False)
         measure_bulk(kernel, counts, figures, "await", sync=False, one_way=False)
