@@ -9,6 +9,7 @@ import { IKernelSpecs } from '@jupyterlite/services';
 
 import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
+import { installCoincidentResultFix } from './coincidentResultFix';
 import { installWaitAsyncFix } from './waitAsyncFix';
 
 export type { KernelBridge, InvokeOptions } from './bridge';
@@ -18,6 +19,7 @@ export type { KernelOptions, PageApi } from './manager';
 // As early as possible: when JupyterLite loads this federated module, before any plugin
 // activates and before any kernel (and so coincident) exists.
 installWaitAsyncFix();
+installCoincidentResultFix();
 
 /** The plugin id, also the key under which it can be disabled in `jupyter-lite.json`. */
 export const PLUGIN_ID = 'litebridge:plugin';

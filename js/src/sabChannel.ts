@@ -6,6 +6,7 @@
 import type { Frame } from './frame';
 import { FrameReader, FrameWriter } from './frame';
 import { CHUNK_WAIT_MS, HEADER_BYTES, PHASE_SPAN, Phase, Slot } from './protocol';
+import { nativeWaitAsync } from './waitAsyncFix';
 
 /** What the bridge does with a request: the method name (for `busy`) and how to answer. */
 export interface ServedRequest {
@@ -35,13 +36,8 @@ async function waitWhileAsync(state: Int32Array, index: number, value: number, t
 
 /** One `Atomics.waitAsync`, whatever shape it returns; polls where it does not exist. */
 async function waitOnce(state: Int32Array, index: number, value: number, timeoutMs: number): Promise<void> {
-  const waitAsync = (
-    Atomics as unknown as {
-      waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: unknown };
-    }
-  ).waitAsync;
-  if (typeof waitAsync === 'function') {
-    const result = waitAsync.call(Atomics, state, index, value, timeoutMs);
+  if (typeof nativeWaitAsync === 'function') {
+    const result = nativeWaitAsync.call(Atomics, state, index, value, timeoutMs);
     if (result.async) {
       await result.value;
     }

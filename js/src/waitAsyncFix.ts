@@ -20,6 +20,13 @@ interface AtomicsWithWaitAsync {
 }
 
 /**
+ * `Atomics.waitAsync` as the browser provides it, captured before the wrapper is installed,
+ * for litebridge's own SAB loop (which handles synchronous outcomes itself and must not pay
+ * the wrapper's extra task).
+ */
+export const nativeWaitAsync: WaitAsync | undefined = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync;
+
+/**
  * Wrap `Atomics.waitAsync` on this page so that it always returns
  * `{async: true, value: Promise<"ok" | "not-equal" | "timed-out">}`.
  *
@@ -55,7 +62,11 @@ export function installWaitAsyncFix(): boolean {
     if (result.async) {
       return result;
     }
-    return { async: true, value: Promise.resolve(result.value) };
+    // Settle on a later task, not a microtask: when coincident reads a result string the
+    // worker is still copying into the buffer (its second phase publishes nothing but the
+    // first characters), a task boundary gives the copy time to finish.
+    const outcome = result.value;
+    return { async: true, value: new Promise((resolve) => setTimeout(resolve, 0, outcome)) };
   };
   wrapped[WRAPPED] = true;
   Object.defineProperty(Atomics, 'waitAsync', {

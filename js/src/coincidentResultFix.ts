@@ -1,0 +1,104 @@
+/**
+ * Work-around for torn results in the Pyodide kernel's coincident transport (worker -> page).
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * The message key of coincident 1.x (`CHANNEL` in its `channel.js`), which
+ * `@jupyterlite/pyodide-kernel` 0.8 bundles for its COOP/COEP worker.
+ */
+export const COINCIDENT_CHANNEL = '64e10b34-2bf7-4616-9668-f99de5aa046e';
+
+/** Marks our wrappers so that installing them twice is a no-op. */
+const WRAPPED = Symbol.for('litebridge.coincidentResultFix');
+
+type Notify = ((typedArray: Int32Array, index: number, count?: number) => number) & { [WRAPPED]?: true };
+
+/** Scratch buffer handed to coincident -> the buffer the worker is waiting on. */
+const published = new WeakMap<Int32Array, Int32Array>();
+
+/**
+ * Copy a finished result from `scratch` into `target` so that `target[0]` (the slot the
+ * worker waits on) becomes non-zero last, then wake the worker.
+ */
+function publish(scratch: Int32Array, target: Int32Array, notify: Notify, count?: number): number {
+  const bytes = Math.min(scratch.buffer.byteLength, target.buffer.byteLength);
+  new Uint8Array(target.buffer, 4, bytes - 4).set(new Uint8Array(scratch.buffer, 4, bytes - 4));
+  Atomics.store(target, 0, Atomics.load(scratch, 0));
+  return notify.call(Atomics, target, 0, count);
+}
+
+/**
+ * Intercept the second phase of a coincident worker -> page call: the message `[id, sb]`
+ * asking the page to write the result string into `sb`. coincident would write it straight
+ * into `sb` character by character; the worker waits with `Atomics.wait(sb, 0, 0)`, so if it
+ * reaches the wait after the first characters landed it reads a half-written string. Hand
+ * coincident a private buffer instead; {@link installCoincidentResultFix}'s `Atomics.notify`
+ * publishes it once it is complete.
+ */
+function redirectResult(event: MessageEvent<unknown>): void {
+  const data = event.data as Record<string, unknown> | null;
+  const details = data !== null && typeof data === 'object' ? data[COINCIDENT_CHANNEL] : undefined;
+  if (!Array.isArray(details) || details.length !== 2) {
+    return;
+  }
+  const target: unknown = details[1];
+  if (!(target instanceof Int32Array) || !(target.buffer instanceof SharedArrayBuffer) || target.byteLength < 8) {
+    return;
+  }
+  const scratch = new Int32Array(new SharedArrayBuffer(target.buffer.byteLength));
+  published.set(scratch, target);
+  details[1] = scratch;
+}
+
+/**
+ * Make coincident's worker -> page results appear atomically to the waiting worker.
+ *
+ * Upstream cause: with COOP/COEP, `@jupyterlite/pyodide-kernel` 0.8 makes synchronous calls
+ * from its worker to the page through coincident 1.x (for example `getattr` of the contents
+ * file system while the kernel boots). The page writes the JSON result as UTF-16 code units
+ * into the shared buffer whose first int32 is also the slot the worker waits on, without a
+ * separate "done" flag; a worker that is descheduled between posting and waiting sees a
+ * non-zero slot, does not wait, and parses a half-written string: `SyntaxError: Bad control
+ * character in string literal in JSON`, "Pyodide has suffered a fatal error", and the kernel
+ * never answers (about 1 boot in 8-16 on a loaded 2-core machine).
+ *
+ * This installs, before any kernel exists: a `Worker` subclass as `globalThis.Worker` whose
+ * first `message` listener gives coincident a scratch buffer for that phase, and an
+ * `Atomics.notify` wrapper that, when coincident notifies a scratch buffer, copies it into the
+ * real one with the waited-on slot written last. coincident captures `Atomics.notify` when the
+ * kernel's chunk is evaluated, which is after the labextension is loaded.
+ *
+ * @returns `true` if installed by this call; `false` if already installed or if this page
+ *   has no `SharedArrayBuffer` (not cross-origin isolated: coincident is not used then).
+ */
+export function installCoincidentResultFix(): boolean {
+  if (typeof SharedArrayBuffer !== 'function' || typeof globalThis.Worker !== 'function') {
+    return false;
+  }
+  const native = Atomics.notify as Notify;
+  if (native[WRAPPED] === true) {
+    return false;
+  }
+  const notify: Notify = function notify(typedArray, index, count) {
+    const target = typedArray instanceof Int32Array ? published.get(typedArray) : undefined;
+    if (target === undefined || index !== 0) {
+      return native.call(Atomics, typedArray, index, count);
+    }
+    published.delete(typedArray);
+    return publish(typedArray, target, native, count);
+  };
+  notify[WRAPPED] = true;
+  Object.defineProperty(Atomics, 'notify', { value: notify, writable: true, configurable: true, enumerable: false });
+
+  const NativeWorker = globalThis.Worker;
+  class Worker extends NativeWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      this.addEventListener('message', redirectResult);
+    }
+  }
+  Object.defineProperty(globalThis, 'Worker', { value: Worker, writable: true, configurable: true, enumerable: false });
+  return true;
+}
