@@ -136,9 +136,13 @@ def explain_sync_unavailable(isolated: bool, jspi_supported: bool) -> str:
 @dataclass(slots=True)
 class _Pending:
     future: asyncio.Future[Any]
-    timer: asyncio.TimerHandle | None
+    deadline: float  # loop.time() seconds when it expires; math.inf: never
     label: str
     timeout_s: float | None
+
+
+_DEADLINE_SLACK_S = 0.001
+"""A shared-timer wake-up expires calls due within this many seconds (timer jitter)."""
 
 
 def _check_timeout(timeout: float | None) -> float | None:
@@ -188,6 +192,11 @@ class Page:
         self._failure: BridgeUnavailable | None = None
         self._registry = Registry()
         self._pending: dict[int, _Pending] = {}
+        # One timer for every pending call's deadline (not one per call: in Pyodide's WebLoop
+        # each timer is a JS setTimeout plus a proxy). It is armed for the earliest deadline
+        # known when it was armed, or later; calls answered early leave it armed.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = math.inf
         self._next_id = 1
         self._tasks: set[asyncio.Future[Frame]] = set()
         self._page_ready = False
@@ -435,22 +444,42 @@ class Page:
     ) -> asyncio.Future[Any]:
         loop = link.loop
         future: asyncio.Future[Any] = loop.create_future()
-        timer = None if timeout_s is None else loop.call_later(timeout_s, self._expire, call_id)
-        self._pending[call_id] = _Pending(future, timer, label, timeout_s)
+        deadline = math.inf if timeout_s is None else loop.time() + timeout_s
+        self._pending[call_id] = _Pending(future, deadline, label, timeout_s)
         try:
             link.post(text, buffers)
         except BaseException:
             self._pending.pop(call_id, None)
-            if timer is not None:
-                timer.cancel()
             raise
+        if deadline < self._timer_when:
+            self._arm(loop, deadline)
         return future
 
-    def _expire(self, call_id: int) -> None:
-        pending = self._pending.pop(call_id, None)
-        if pending is None or pending.future.done():
-            return
-        pending.future.set_exception(self._timeout_error(pending.label, pending.timeout_s))
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        """(Re)arm the shared deadline timer to fire at ``when`` (``loop.time()`` seconds)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(when, self._expire_due, loop)
+        self._timer_when = when
+
+    def _expire_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Fail every call past its deadline and re-arm for the next (the shared timer fired)."""
+        self._timer = None
+        self._timer_when = math.inf
+        now = loop.time() + _DEADLINE_SLACK_S
+        due: list[int] = []
+        earliest = math.inf
+        for call_id, pending in self._pending.items():
+            if pending.deadline <= now:
+                due.append(call_id)
+            elif pending.deadline < earliest:
+                earliest = pending.deadline
+        for call_id in due:
+            pending = self._pending.pop(call_id)
+            if not pending.future.done():
+                pending.future.set_exception(self._timeout_error(pending.label, pending.timeout_s))
+        if earliest < self._timer_when:  # set_exception's callbacks run later, never here
+            self._arm(loop, earliest)
 
     def _timeout_error(self, label: str, timeout_s: float | None) -> BridgeError:
         if not self._page_ready:
@@ -537,8 +566,6 @@ class Page:
         pending = self._pending.pop(call_id, None)
         if pending is None:
             return  # a late answer to a call that timed out: dropped
-        if pending.timer is not None:
-            pending.timer.cancel()
         if pending.future.done():
             return  # the caller cancelled it
         if message["kind"] == KIND_RESULT:

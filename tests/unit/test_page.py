@@ -279,6 +279,68 @@ def test_many_concurrent_calls_answered_out_of_order(h: Harness) -> None:
     assert h.page._pending == {}
 
 
+def test_one_shared_timer_for_many_calls(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    armed: list[float] = []
+    call_at = h.loop.call_at
+
+    def counting_call_at(when: float, callback: Callable[..., object], *args: Any) -> asyncio.TimerHandle:
+        armed.append(when)
+        return call_at(when, callback, *args)
+
+    monkeypatch.setattr(h.loop, "call_at", counting_call_at)
+    monkeypatch.setattr(h.loop, "call_later", lambda *a: pytest.fail("a per-call timer was armed"))
+    for i in range(50):
+        assert h.run(h.page.call("echo", i)) == [i]
+    # Same timeout for every call: deadlines only grow, the first timer covers them all.
+    assert len(armed) == 1
+    assert h.page._pending == {}
+
+
+def test_shorter_deadline_expires_first_and_longer_one_still_runs(h: Harness) -> None:
+    h.fake.hold = True
+    slow = h.page.call("echo", "slow", timeout=0.5)
+    with pytest.raises(CallTimeout, match=r"call\('echo'\) within 0.05 s"):
+        h.run(h.page.call("echo", "fast", timeout=0.05))
+    assert not slow.done()
+    h.link.deliver(h.fake.answer(h.fake.held[0]))
+    assert h.run(slow) == ["slow"]
+    assert h.page._pending == {}
+
+
+def test_timer_rearms_after_an_early_answer(h: Harness) -> None:
+    # The timer is armed for the first call's deadline; that call is answered at once, so
+    # when the timer fires nothing is due and it must re-arm for the held call's deadline.
+    assert h.run(h.page.call("echo", "quick", timeout=0.05)) == ["quick"]
+    h.fake.hold = True
+    with pytest.raises(CallTimeout, match=r"within 0.2 s"):
+        # wait_for only guards against a hang if the timer were never re-armed.
+        h.run(asyncio.wait_for(h.page.call("echo", "held", timeout=0.2), 10))
+    assert h.page._pending == {}
+
+
+def test_calls_without_timeout_never_expire_and_arm_no_timer(h: Harness) -> None:
+    h.fake.hold = True
+    forever = h.page.call("echo", "forever", timeout=None)
+    assert h.page._timer is None
+    with pytest.raises(CallTimeout):
+        h.run(h.page.call("echo", "bounded", timeout=0.05))
+    h.settle()
+    assert not forever.done()
+    assert h.page._timer is None  # nothing left with a deadline
+    h.link.deliver(h.fake.answer(h.fake.held[0]))
+    assert h.run(forever) == ["forever"]
+
+
+def test_cancelled_call_is_forgotten_at_its_deadline(h: Harness) -> None:
+    h.fake.hold = True
+    future = h.page.call("echo", timeout=0.05)
+    future.cancel()
+    h.run(asyncio.sleep(0.1))
+    assert h.page._pending == {}
+    h.link.deliver(h.fake.answer(h.fake.held[0]))  # the late answer is dropped quietly
+    h.settle()
+
+
 def test_page_that_never_attached_gives_bridge_unavailable() -> None:
     harness = Harness(attached=False)
     try:
