@@ -92,6 +92,33 @@ function errorFrame(id: number, error: WireError): Frame {
   return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.error, error });
 }
 
+/** The answer to a request that failed outside its handler (bad frame, codec, registry). */
+function requestErrorFrame(id: number, error: unknown): Frame {
+  if (error instanceof BridgeError) {
+    return errorFrame(id, bridgeWireError(error.code, error.message));
+  }
+  if (error instanceof DecodeError) {
+    return errorFrame(id, bridgeWireError(ErrorCode.badRequest, error.message));
+  }
+  return errorFrame(id, errorToWire(error));
+}
+
+/** The `result` answer carrying a handler's return value, or `unserializable` if it cannot be sent. */
+function resultFrame(id: number, value: unknown): Frame {
+  let encoded;
+  try {
+    encoded = encodeValue(value, 'result');
+  } catch (error) {
+    return errorFrame(id, bridgeWireError(ErrorCode.unserializable, error instanceof Error ? error.message : String(error), 'TypeError'));
+  }
+  return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.tree }, encoded.buffers);
+}
+
+/** Whether `value` is awaited as a promise would be (`await` calls its `then`). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
 /** Copy buffers into fresh `ArrayBuffer`s that can be transferred without detaching the caller's. */
 function transferable(buffers: readonly Uint8Array[]): ArrayBuffer[] {
   return buffers.map((view) => view.slice().buffer);
@@ -417,12 +444,18 @@ export class KernelBridge {
         if (envelope.kind === Kind.call && envelope.sync === true) {
           this.blockedBy.set(id, typeof envelope.method === 'string' ? envelope.method : '(unnamed)');
         }
-        void this.serve(envelope, id, received).then((answer) => {
+        const finish = (answer: Frame): void => {
           this.blockedBy.delete(id);
           if (id !== 0) {
             this.post(answer);
           }
-        });
+        };
+        const answer = this.serve(envelope, id, received);
+        if (answer instanceof Promise) {
+          void answer.then(finish);
+        } else {
+          finish(answer); // a plain (non-promise) result: answered in this same task
+        }
         return;
       }
       case Kind.result:
@@ -460,21 +493,26 @@ export class KernelBridge {
   private serveSync(frame: Frame): ServedRequest {
     const envelope = parseEnvelope(frame.json);
     if (envelope === null) {
-      return { method: '(malformed)', run: () => Promise.resolve(errorFrame(0, bridgeWireError(ErrorCode.badRequest, 'the frame is not a JSON object'))) };
+      return { method: '(malformed)', run: () => errorFrame(0, bridgeWireError(ErrorCode.badRequest, 'the frame is not a JSON object')) };
     }
     const id = idOf(envelope);
     if (envelope.v !== PROTOCOL_VERSION) {
       return {
         method: '(bad version)',
-        run: () => Promise.resolve(errorFrame(id, bridgeWireError(ErrorCode.badRequest, `protocol version ${String(envelope.v)} is not ${PROTOCOL_VERSION}`)))
+        run: () => errorFrame(id, bridgeWireError(ErrorCode.badRequest, `protocol version ${String(envelope.v)} is not ${PROTOCOL_VERSION}`))
       };
     }
     const method = envelope.kind === Kind.call && typeof envelope.method === 'string' ? envelope.method : String(envelope.kind);
     return { method, run: () => this.serve(envelope, id, frame.buffers) };
   }
 
-  /** Serve a Python -> page `call` or `register`; the promise never rejects. */
-  private async serve(envelope: RawEnvelope, id: number, buffers: readonly (ArrayBuffer | Uint8Array)[]): Promise<Frame> {
+  /**
+   * Serve a Python -> page `call` or `register`; never throws, and the promise never rejects.
+   *
+   * A handler that returns a plain value (not a thenable) is answered synchronously, with no
+   * promise or microtask in between; only a thenable result makes the answer a promise.
+   */
+  private serve(envelope: RawEnvelope, id: number, buffers: readonly (ArrayBuffer | Uint8Array)[]): Frame | Promise<Frame> {
     try {
       if (envelope.kind === Kind.register) {
         const names = this.handlers.register(evaluateSource(envelope.source));
@@ -490,25 +528,32 @@ export class KernelBridge {
       const args = decodeValue(envelope.args, buffers) as unknown[];
       let value: unknown;
       try {
-        value = await handler.fn.apply(handler.self, args);
+        value = handler.fn.apply(handler.self, args);
+        if (isThenable(value)) {
+          return settleHandler(id, value);
+        }
       } catch (error) {
         return errorFrame(id, errorToWire(error));
       }
-      let encoded;
-      try {
-        encoded = encodeValue(value, 'result');
-      } catch (error) {
-        return errorFrame(id, bridgeWireError(ErrorCode.unserializable, error instanceof Error ? error.message : String(error), 'TypeError'));
-      }
-      return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.tree }, encoded.buffers);
+      return resultFrame(id, value);
     } catch (error) {
-      if (error instanceof BridgeError) {
-        return errorFrame(id, bridgeWireError(error.code, error.message));
-      }
-      if (error instanceof DecodeError) {
-        return errorFrame(id, bridgeWireError(ErrorCode.badRequest, error.message));
-      }
-      return errorFrame(id, errorToWire(error));
+      return requestErrorFrame(id, error);
     }
   }
 }
+
+/** Await a handler's thenable result and make its answer; the promise never rejects. */
+async function settleHandler(id: number, pending: PromiseLike<unknown>): Promise<Frame> {
+  let value: unknown;
+  try {
+    value = await pending;
+  } catch (error) {
+    return errorFrame(id, errorToWire(error));
+  }
+  try {
+    return resultFrame(id, value);
+  } catch (error) {
+    return requestErrorFrame(id, error);
+  }
+}
+

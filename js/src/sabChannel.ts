@@ -12,8 +12,11 @@ import { nativeWaitAsync } from './waitAsyncFix';
 export interface ServedRequest {
   /** The handler name, reported in `busy` errors while the worker is blocked on it. */
   method: string;
-  /** Start the handler; the answer frame promise must never reject. */
-  run: () => Promise<Frame>;
+  /**
+   * Start the handler and return its answer: the frame itself when the handler returned a
+   * plain value (answered in the same task), else a promise of it that must never reject.
+   */
+  run: () => Frame | Promise<Frame>;
 }
 
 /** Decodes a request frame (synchronously). */
@@ -169,7 +172,12 @@ export class SabChannel {
     const served = this.serve(frame);
     // Before the handler starts: it may call into the kernel at once and must see `busy`.
     this.current = { seq, method: served.method };
-    void served.run().then((answer) => this.respond(seq, answer));
+    const answer = served.run();
+    if (answer instanceof Promise) {
+      void answer.then((frame) => this.respond(seq, frame));
+    } else {
+      void this.respond(seq, answer); // writes the (first) answer chunk before returning
+    }
     return true;
   }
 
