@@ -235,6 +235,23 @@ def wait_for_app(page: Page, timeout_s: float = 60.0) -> None:
     )
 
 
+def wait_for_kernel_idle(page: Page, timeout_s: float = BOOT_TIMEOUT_S) -> None:
+    """Wait until the kernel of the notebook or console shown on ``page`` is booted and idle.
+
+    Executes sent while a JupyterLite kernel is still connecting can be lost (seen with Run All
+    Cells on a loaded machine), so UI tests wait for this before running cells.
+
+    Raises
+    ------
+    playwright.sync_api.TimeoutError
+        If the shown widget's kernel is not idle within ``timeout_s`` seconds.
+    """
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
+        timeout=timeout_s * 1000,
+    )
+
+
 class LiteKernel:
     """A Pyodide kernel running in ``page``, started with the app's kernel API.
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from bridge_helpers import page_settle
-from harness import LiteKernel, wait_for_app
+from harness import LiteKernel, wait_for_app, wait_for_kernel_idle
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
@@ -63,10 +63,7 @@ def _wait_for_outputs(page: Page, selector: str, count: int) -> list[str]:
 def _run_all_cells(page: Page) -> None:
     """Run > Run All Cells in the notebook app, once the notebook's kernel is idle."""
     expect(page.locator(".jp-Notebook .jp-Cell").first).to_be_visible(timeout=60_000)
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-        timeout=UI_TIMEOUT_MS,
-    )
+    wait_for_kernel_idle(page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
@@ -154,6 +151,7 @@ def _console_run(page: Page, code: str, outputs: int) -> list[str]:
     """Type ``code`` into the console prompt, run it with Shift+Enter, return the output texts."""
     prompt = page.locator(".jp-CodeConsole-promptCell .cm-content")
     expect(prompt).to_be_visible(timeout=60_000)
+    wait_for_kernel_idle(page)
     prompt.click()
     page.keyboard.insert_text(code)
     page.keyboard.press("Shift+Enter")

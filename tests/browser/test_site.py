@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import LiteKernel, wait_for_app
+from harness import LiteKernel, wait_for_app, wait_for_kernel_idle
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
@@ -140,6 +140,7 @@ def test_hello_notebook_through_the_ui(new_page: Any) -> None:
     page: Page = new_page("notebooks/index.html?path=hello.ipynb")
     wait_for_app(page)
     expect(page.locator(".jp-Notebook .jp-Cell").first).to_be_visible(timeout=60_000)
+    wait_for_kernel_idle(page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     cells = page.locator(".jp-Notebook .jp-CodeCell")
