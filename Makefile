@@ -115,9 +115,10 @@ serve: $(SITE_STAMP)
 # --- checks ---------------------------------------------------------------------------------
 
 lint: $(DEPS_STAMP) $(NPM_STAMP)
-	$(VENV)/bin/ruff check py tests scripts
+	$(VENV)/bin/ruff check py tests scripts bench
+	$(VENV)/bin/ruff format --check py tests scripts bench
 	$(VENV)/bin/mypy
-	MYPYPATH=py:tests/browser $(VENV)/bin/mypy --strict scripts tests/browser tests/conftest.py
+	MYPYPATH=py:tests/browser $(VENV)/bin/mypy --strict scripts bench tests/browser tests/conftest.py
 ifneq ($(HAS_JS),)
 	cd js && npm run --silent lint
 endif
