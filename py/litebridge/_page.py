@@ -281,16 +281,7 @@ class Page:
             Outside the Pyodide kernel.
         """
         link = self._link or self.connect()
-        call_id = self._take_id()
-        envelope = {
-            "v": PROTOCOL_VERSION,
-            "id": call_id,
-            "kind": KIND_CALL,
-            "method": _check_method(method),
-            "args": args,
-            "sync": False,
-        }
-        text, buffers = encode_envelope(envelope, "args", "args")
+        call_id, text, buffers = self._encode_call(method, args, sync=False)
         return self._send(link, call_id, text, buffers, _check_timeout(timeout), f"call({method!r})")
 
     def call_sync(self, method: str, *args: object, timeout: float | None = DEFAULT_TIMEOUT_S) -> Any:
@@ -336,16 +327,7 @@ class Page:
         mode = link.transport
         if mode == "async":
             raise SyncUnavailable(explain_sync_unavailable(link.isolated, link.jspi_supported))
-        call_id = self._take_id()
-        envelope = {
-            "v": PROTOCOL_VERSION,
-            "id": call_id,
-            "kind": KIND_CALL,
-            "method": _check_method(method),
-            "args": args,
-            "sync": True,
-        }
-        text, buffers = encode_envelope(envelope, "args", "args")
+        call_id, text, buffers = self._encode_call(method, args, sync=True)
         label = f"call_sync({method!r})"
         timeout_s = _check_timeout(timeout)
         if mode == "sab":
@@ -428,6 +410,20 @@ class Page:
         return self._registry.names()
 
     # --- internals -----------------------------------------------------------------------------
+    def _encode_call(self, method: str, args: tuple[object, ...], *, sync: bool) -> tuple[int, str, list[Buffer]]:
+        """Take an id and encode a ``litebridge.call`` envelope; TypeError before anything is sent."""
+        call_id = self._take_id()
+        envelope = {
+            "v": PROTOCOL_VERSION,
+            "id": call_id,
+            "kind": KIND_CALL,
+            "method": _check_method(method),
+            "args": args,
+            "sync": sync,
+        }
+        text, buffers = encode_envelope(envelope, "args", "args")
+        return call_id, text, buffers
+
     def _take_id(self) -> int:
         call_id = self._next_id
         self._next_id = call_id + 1
