@@ -455,70 +455,27 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
         per = counts.per_sample
         gap_key = f"raw.sab_sync.gap{RAW_GAP_US}us"
         samples = interleaved_blocks(run, kernel)
-        figures["raw.sab_sync"] = make_figure(
-            "raw.sab_sync",
-            "raw JS: worker->page sync round trip, SAB + Atomics, no Python",
-            samples["raw.sab_sync"],
-            per,
-        )
-        figures[gap_key] = make_figure(
-            gap_key,
-            f"raw JS: SAB sync round trip when the worker works {RAW_GAP_US} us between calls (minus those)",
-            samples[gap_key],
-            per,
-        )
-        figures["raw.sab_bulk.16MiB"] = make_figure(
-            "raw.sab_bulk.16MiB",
-            "raw JS: 16MiB worker->page over the SAB (copy in, copy out), no Python",
-            samples["raw.sab_bulk.16MiB"],
-            1,
-            16 * MIB,
-        )
-        figures["bulk.sab.one_way.16MiB"] = make_figure(
-            "bulk.sab.one_way.16MiB",
-            "call_sync (sab) 16MiB Python->page (size answered)",
-            samples["bulk.sab.one_way.16MiB"],
-            1,
-            16 * MIB,
-        )
-        figures["raw.postmessage"] = make_figure(
-            "raw.postmessage", "raw JS: page->worker->page postMessage round trip", samples["raw.postmessage"], per
-        )
-        figures["call_sync.sab"] = make_figure(
-            "call_sync.sab", "page.call_sync small JSON, transport sab", samples["call_sync.sab"], per
-        )
-        figures["await_floor.isolated"] = make_figure(
-            "await_floor.isolated",
-            "Pyodide floor: await of a resolved JS promise",
-            samples["await_floor.isolated"],
-            per,
-        )
-        figures["await_call.isolated"] = make_figure(
-            "await_call.isolated", "await page.call small JSON", samples["await_call.isolated"], per
-        )
-        figures["profile.await.no_timeout"] = make_figure(
-            "profile.await.no_timeout",
-            "await page.call small JSON with timeout=None (no per-call timer)",
-            samples["profile.await.no_timeout"],
-            per,
-        )
-        figures["ws.small"] = make_figure(
-            "ws.small", "WebSocket page<->aiohttp round trip, small JSON", samples["ws.small"], per
-        )
-        figures["ws.bulk.one_way.16MiB"] = make_figure(
-            "ws.bulk.one_way.16MiB",
-            "WebSocket 16MiB page->aiohttp (size answered)",
-            samples["ws.bulk.one_way.16MiB"],
-            1,
-            16 * MIB,
-        )
-        figures["ws.bulk.round_trip.16MiB"] = make_figure(
-            "ws.bulk.round_trip.16MiB",
-            "WebSocket 16MiB page->aiohttp->page (echoed)",
-            samples["ws.bulk.round_trip.16MiB"],
-            1,
-            16 * MIB,
-        )
+        bulk = (1, 16 * MIB)  # one 16 MiB operation per sample
+        small = (per, None)
+        for key, label, (per_sample, nbytes) in (
+            ("raw.sab_sync", "raw JS: worker->page sync round trip, SAB + Atomics, no Python", small),
+            (
+                gap_key,
+                f"raw JS: SAB sync round trip when the worker works {RAW_GAP_US} us between calls (minus those)",
+                small,
+            ),
+            ("raw.sab_bulk.16MiB", "raw JS: 16MiB worker->page over the SAB (copy in, copy out), no Python", bulk),
+            ("bulk.sab.one_way.16MiB", "call_sync (sab) 16MiB Python->page (size answered)", bulk),
+            ("raw.postmessage", "raw JS: page->worker->page postMessage round trip", small),
+            ("call_sync.sab", "page.call_sync small JSON, transport sab", small),
+            ("await_floor.isolated", "Pyodide floor: await of a resolved JS promise", small),
+            ("await_call.isolated", "await page.call small JSON", small),
+            ("profile.await.no_timeout", "await page.call small JSON with timeout=None (no per-call timer)", small),
+            ("ws.small", "WebSocket page<->aiohttp round trip, small JSON", small),
+            ("ws.bulk.one_way.16MiB", "WebSocket 16MiB page->aiohttp (size answered)", bulk),
+            ("ws.bulk.round_trip.16MiB", "WebSocket 16MiB page->aiohttp->page (echoed)", bulk),
+        ):
+            figures[key] = make_figure(key, label, samples[key], per_sample, nbytes)
         log(
             f"interleaved figures done: call_sync (sab) p50 {figures['call_sync.sab'].p50_s * 1e6:.0f} us, "
             f"await page.call p50 {figures['await_call.isolated'].p50_s * 1e6:.0f} us"
