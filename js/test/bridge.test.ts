@@ -194,6 +194,34 @@ describe('KernelBridge over the port (async transport)', () => {
     assert.deepEqual(answer.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: '    hello' });
   });
 
+  it('awaits a handler result that is a thenable but not a Promise', async () => {
+    globals.register({
+      later: () => ({
+        then(resolve: (value: unknown) => void) {
+          setTimeout(resolve, 1, 'settled');
+        }
+      })
+    });
+    const answer = await python.request({ kind: 'litebridge.call', method: 'later', args: [], sync: false });
+    assert.deepEqual(answer.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: 'settled' });
+  });
+
+  it('answers with an error when reading the result\'s then throws', async () => {
+    globals.register({
+      trap: () =>
+        Object.defineProperty({}, 'then', {
+          get() {
+            throw new RangeError('no then for you');
+          }
+        })
+    });
+    const answer = await python.request({ kind: 'litebridge.call', method: 'trap', args: [], sync: false });
+    const error = answer.envelope.error as Envelope;
+    assert.equal(answer.envelope.kind, 'litebridge.error');
+    assert.equal(error.type, 'RangeError');
+    assert.equal(error.message, 'no then for you');
+  });
+
   it('registers per-kernel handlers from source, which win over global ones', async () => {
     globals.register({ who: () => 'global' });
     const registered = await python.request({ kind: 'litebridge.register', source: '{ who() { return "kernel" }, _hidden() {} }' });
