@@ -30,6 +30,7 @@ from .errors import (
 )
 from .protocol import (
     KIND_CALL,
+    KIND_CANCEL,
     KIND_ERROR,
     KIND_READY,
     KIND_REGISTER,
@@ -48,6 +49,11 @@ FrameHandler = Callable[[str, Sequence[Buffer] | None], None]
 """Receives every frame arriving on the port: JSON text and its buffers (or None)."""
 
 DEFAULT_TIMEOUT_S = 30.0
+
+READY_WAIT_S = 10.0
+"""How long after the hello the page may take to answer ``ready`` (seconds). A page answers
+within milliseconds when the labextension is there; past this, calls fail at once with
+:class:`BridgeUnavailable` instead of each waiting out its own timeout."""
 
 
 class Link(Protocol):
@@ -133,12 +139,36 @@ def explain_sync_unavailable(isolated: bool, jspi_supported: bool) -> str:
     )
 
 
+class _CallFuture(asyncio.Future[Any]):
+    """The future of one Python -> page call; cancelling it cancels the call on the page.
+
+    asyncio cancels what a task awaits by calling its ``cancel`` method (``task.cancel()``,
+    ``asyncio.timeout``, ``wait_for``, ``gather``), so overriding it catches every way a
+    caller can give up, with no per-call done-callback.
+    """
+
+    __slots__ = ("_lb_id", "_lb_page")
+    _lb_id: int
+    _lb_page: Page | None
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Cancel the future and tell the page to abort the handler (``litebridge.cancel``)."""
+        if not super().cancel(msg):
+            return False
+        page: Page | None = getattr(self, "_lb_page", None)
+        if page is not None:
+            self._lb_page = None
+            page._cancel_pending(self._lb_id, "the Python caller cancelled the call")
+        return True
+
+
 @dataclass(slots=True)
 class _Pending:
     future: asyncio.Future[Any]
     deadline: float  # loop.time() seconds when it expires; math.inf: never
     label: str
     timeout_s: float | None
+    own_deadline: float  # the caller's deadline; ``deadline`` is earlier until the page is ready
 
 
 _DEADLINE_SLACK_S = 0.001
@@ -186,19 +216,40 @@ class Page:
         Tests pass an in-process fake.
     """
 
+    _kernel_page: Page | None = None
+    """The one Page of this process that talks to the real page (default connector)."""
+
+    def __new__(cls, connector: Callable[[FrameHandler], Link] | None = None) -> Page:
+        """One connection per kernel: ``Page()`` without a connector is always the same object.
+
+        A second hello would orphan the first connection (its pending calls, its exposed
+        objects), so ``Page()``, ``importlib.reload(litebridge)`` and ``litebridge.page`` all
+        share one instance. Tests pass their own ``connector`` and get fresh objects.
+        """
+        if connector is not None:
+            return super().__new__(cls)
+        if Page._kernel_page is None:
+            Page._kernel_page = super().__new__(cls)
+        return Page._kernel_page
+
     def __init__(self, connector: Callable[[FrameHandler], Link] | None = None) -> None:
+        if getattr(self, "_initialised", False):
+            return  # the kernel's Page, already set up: keep its connection and state
+        self._initialised = True
         self._connector = connector or _default_connector
         self._link: Link | None = None
         self._failure: BridgeUnavailable | None = None
+        self._refusal: BridgeUnavailable | None = None
+        self._connected_at = math.inf
         self._registry = Registry()
         self._pending: dict[int, _Pending] = {}
+        self._serving: dict[int, asyncio.Future[Frame]] = {}
         # One timer for every pending call's deadline (not one per call: in Pyodide's WebLoop
         # each timer is a JS setTimeout plus a proxy). It is armed for the earliest deadline
         # known when it was armed, or later; calls answered early leave it armed.
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = math.inf
         self._next_id = 1
-        self._tasks: set[asyncio.Future[Frame]] = set()
         self._page_ready = False
         self._sab_ready = False
         self.page_version: str | None = None
@@ -225,6 +276,7 @@ class Page:
             raise self._failure
         try:
             self._link = self._connector(self._on_frame)
+            self._connected_at = self._link.loop.time()
         except BridgeUnavailable as exc:
             self._failure = exc
             raise
@@ -246,6 +298,18 @@ class Page:
             return self.connect().transport
         except BridgeUnavailable:
             return None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Live entries of the bridge's tables, for checking that nothing leaks.
+
+        Returns
+        -------
+        dict
+            ``{"calls": n, "serving": m}``: Python -> page calls waiting for an answer, and
+            page -> Python calls of ``async`` methods still running. Both are 0 when idle.
+        """
+        return {"calls": len(self._pending), "serving": len(self._serving)}
 
     # --- Python -> page -----------------------------------------------------------------------
     def call(self, method: str, *args: object, timeout: float | None = DEFAULT_TIMEOUT_S) -> asyncio.Future[Any]:
@@ -269,16 +333,22 @@ class Page:
             Resolves to the handler's result (``bytes`` for binary values) or fails with
             :class:`JSError` (the handler threw; ``.name``, ``.message``, ``.stack``),
             :class:`UnknownMethodError` (no such handler, or a forbidden name),
-            :class:`CallTimeout` (no answer in time; a late answer is dropped) or
-            :class:`BridgeUnavailable` (the page never attached).
+            :class:`CallTimeout` (no answer in time; a late answer is dropped),
+            :class:`BridgeClosed` (code ``closed``) or :class:`BridgeUnavailable` (the page
+            never attached, or refused this kernel). Cancelling it (``task.cancel()``,
+            ``asyncio.timeout``...) and its timeout both abort the page handler: its
+            ``this.signal`` (an ``AbortSignal``) fires.
 
         Raises
         ------
         TypeError
             At once, before anything is sent, when an argument cannot be sent; the message
             names its type and path (``cannot send set at args[1]['k']``).
+        ValueError
+            At once, when the call would exceed the 256 MiB frame limit.
         BridgeUnavailable
-            Outside the Pyodide kernel.
+            Outside the Pyodide kernel, or at once when the page never attached or refused
+            the connection (the message says which).
         """
         link = self._link or self.connect()
         call_id, text, buffers = self._encode_call(method, args, sync=False)
@@ -311,12 +381,17 @@ class Page:
         ------
         TypeError
             Before sending, when an argument cannot be sent (names type and path).
+        ValueError
+            Before sending, when the call would exceed the 256 MiB frame limit.
         JSError
             The handler threw (``.name``, ``.message``, ``.stack``).
         UnknownMethodError
             No handler of that name, or a forbidden name.
         CallTimeout
-            No answer within ``timeout`` (a ``TimeoutError``); the late answer is dropped.
+            No answer within ``timeout`` (a ``TimeoutError``); the late answer is dropped and
+            the page handler's ``this.signal`` is aborted.
+        BridgeClosed
+            Code ``closed`` from the page (e.g. a handler's own call to a closed kernel).
         SyncUnavailable
             Neither a SharedArrayBuffer nor JSPI is usable here; the message says why and
             what to do (``await page.call``).
@@ -332,7 +407,7 @@ class Page:
         timeout_s = _check_timeout(timeout)
         if mode == "sab":
             return self._sab_round_trip(link, call_id, text, buffers, timeout_s, label)
-        return link.block(self._send(link, call_id, text, buffers, timeout_s, label))
+        return self._block(link, self._send(link, call_id, text, buffers, timeout_s, label))
 
     def register(self, source: str, *, timeout: float | None = DEFAULT_TIMEOUT_S) -> Any:
         """Register page handlers from JavaScript source: the methods of an object expression.
@@ -375,7 +450,7 @@ class Page:
             return self._sab_round_trip(link, call_id, text, buffers, timeout_s, "register()")
         future = self._send(link, call_id, text, buffers, timeout_s, "register()")
         if mode == "jspi":
-            return link.block(future)
+            return self._block(link, future)
         return future
 
     # --- page -> Python ------------------------------------------------------------------------
@@ -429,6 +504,21 @@ class Page:
         self._next_id = call_id + 1
         return call_id
 
+    def _check_reachable(self, now: float, label: str) -> None:
+        """Raise at once when the page refused this kernel or never attached in time."""
+        if self._refusal is not None:
+            raise self._refusal
+        if not self._page_ready and now > self._connected_at + READY_WAIT_S:
+            raise BridgeUnavailable(self._never_attached(label))
+
+    def _never_attached(self, label: str) -> str:
+        return (
+            f"the page never attached to this kernel ({label}): it did not answer the "
+            f"kernel's hello within {READY_WAIT_S:g} s. Is the litebridge labextension "
+            "installed and enabled in this JupyterLite site? (the browser console of the page "
+            "says more)"
+        )
+
     def _send(
         self,
         link: Link,
@@ -439,17 +529,45 @@ class Page:
         label: str,
     ) -> asyncio.Future[Any]:
         loop = link.loop
-        future: asyncio.Future[Any] = loop.create_future()
-        deadline = math.inf if timeout_s is None else loop.time() + timeout_s
-        self._pending[call_id] = _Pending(future, deadline, label, timeout_s)
+        now = loop.time()
+        if self._refusal is not None or not self._page_ready:
+            self._check_reachable(now, label)
+        future = _CallFuture(loop=loop)
+        future._lb_id = call_id
+        future._lb_page = self
+        own_deadline = math.inf if timeout_s is None else now + timeout_s
+        deadline = own_deadline
+        if not self._page_ready:  # the hello is unanswered: fail when the ready window closes
+            deadline = min(deadline, self._connected_at + READY_WAIT_S)
+        self._pending[call_id] = _Pending(future, deadline, label, timeout_s, own_deadline)
         try:
             link.post(text, buffers)
         except BaseException:
             self._pending.pop(call_id, None)
+            future._lb_page = None
             raise
         if deadline < self._timer_when:
             self._arm(loop, deadline)
         return future
+
+    def _block(self, link: Link, future: asyncio.Future[T]) -> T:
+        """Block on a call's future with JSPI; an interrupt while blocked cancels the call."""
+        try:
+            return link.block(future)
+        except BaseException:
+            if not future.done():
+                future.cancel()
+            raise
+
+    def _cancel_pending(self, call_id: int, reason: str) -> None:
+        """Forget a pending call and tell the page to abort its handler (never raises)."""
+        self._pending.pop(call_id, None)
+        self._post_cancel(call_id, reason)
+
+    def _post_cancel(self, call_id: int, reason: str) -> None:
+        envelope = {"v": PROTOCOL_VERSION, "id": call_id, "kind": KIND_CANCEL, "reason": reason}
+        with contextlib.suppress(Exception):
+            self._post_answer(encode_envelope(envelope))
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         """(Re)arm the shared deadline timer to fire at ``when`` (``loop.time()`` seconds)."""
@@ -473,17 +591,18 @@ class Page:
         for call_id in due:
             pending = self._pending.pop(call_id)
             if not pending.future.done():
+                pending.future._lb_page = None  # type: ignore[attr-defined]
                 pending.future.set_exception(self._timeout_error(pending.label, pending.timeout_s))
+            if self._page_ready:
+                self._post_cancel(call_id, f"{pending.label} timed out in Python")
         if earliest < self._timer_when:  # set_exception's callbacks run later, never here
             self._arm(loop, earliest)
 
     def _timeout_error(self, label: str, timeout_s: float | None) -> BridgeError:
+        if self._refusal is not None:
+            return self._refusal
         if not self._page_ready:
-            return BridgeUnavailable(
-                f"the page did not answer {label} within {timeout_s} s and never attached to "
-                "this kernel: is the litebridge labextension installed and enabled in this "
-                "JupyterLite site?"
-            )
+            return BridgeUnavailable(self._never_attached(label))
         return CallTimeout(f"no answer from the page to {label} within {timeout_s} s")
 
     def _sab_round_trip(
@@ -496,21 +615,18 @@ class Page:
         label: str,
     ) -> Any:
         limit_s = timeout_s
-        if not self._sab_ready:  # first sync call: wait for the page, within the same timeout
-            started = time.monotonic()
-            if not link.wait_page_ready(timeout_s):
-                raise BridgeUnavailable(
-                    f"the page did not attach to this kernel within {timeout_s} s ({label}): "
-                    "is the litebridge labextension installed and enabled in this JupyterLite "
-                    "site?"
-                )
-            self._sab_ready = True
+        if not self._sab_ready:  # first sync calls: wait for the page, within the ready window
+            self._wait_sab_ready(link, timeout_s, label)
             if timeout_s is not None:
-                timeout_s = max(timeout_s - (time.monotonic() - started), 0.001)
+                timeout_s = max(timeout_s - (time.monotonic() - self._sab_wait_started), 0.001)
         try:
             answer_text, answer_buffers = link.call_sab(text, buffers, timeout_s)
         except CallTimeout:
+            self._post_cancel(call_id, f"{label} timed out in Python")
             raise CallTimeout(f"no answer from the page to {label} within {limit_s} s") from None
+        except BaseException:  # KeyboardInterrupt (interrupt) while blocked: abort the handler
+            self._post_cancel(call_id, f"{label} was interrupted in Python")
+            raise
         try:
             answer = decode_envelope(answer_text, answer_buffers)
         except ValueError as exc:
@@ -523,6 +639,24 @@ class Page:
         if kind == KIND_RESULT:
             return answer.get("value")
         raise error_from_wire(answer.get("error"))
+
+    _sab_wait_started = 0.0
+
+    def _wait_sab_ready(self, link: Link, timeout_s: float | None, label: str) -> None:
+        """Wait for PAGE_READY, bounded by the call's timeout and by the ready window."""
+        self._sab_wait_started = time.monotonic()
+        if self._refusal is not None:
+            raise self._refusal
+        remaining = self._connected_at + READY_WAIT_S - link.loop.time()
+        wait_s = max(remaining, 0.0) if timeout_s is None else min(timeout_s, max(remaining, 0.0))
+        if link.wait_page_ready(wait_s):
+            self._sab_ready = True
+            return
+        if self._refusal is not None:  # set by a frame that arrived meanwhile
+            raise self._refusal
+        if wait_s >= remaining:
+            raise BridgeUnavailable(self._never_attached(label))
+        raise CallTimeout(f"the page did not attach to this kernel within {timeout_s} s ({label})")
 
     def _on_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:
         """Handle one frame from the port; never raises (it is called from JavaScript)."""
@@ -539,6 +673,9 @@ class Page:
             return
         kind = message["kind"]
         call_id = message["id"]
+        if kind == KIND_ERROR and call_id == 0:  # the page refused the hello (any version)
+            self._refuse(message.get("error"))
+            return
         if message["v"] != PROTOCOL_VERSION:
             if kind == KIND_CALL and call_id >= 1:
                 refusal = BridgeError(
@@ -551,12 +688,30 @@ class Page:
             self._settle(call_id, message)
         elif kind == KIND_CALL:
             self._serve(call_id, message)
+        elif kind == KIND_CANCEL:
+            task = self._serving.get(call_id)
+            if task is not None:
+                task.cancel(str(message.get("reason", "cancelled by the page")))
         elif kind == KIND_READY:
             self._page_ready = True
+            for pending in self._pending.values():  # the ready window no longer bounds them
+                pending.deadline = pending.own_deadline
             page = message.get("page")
             self.page_version = page if isinstance(page, str) else None
         else:
             log.warning("litebridge: dropped a frame of unexpected kind %r", kind)
+
+    def _refuse(self, error: object) -> None:
+        """Fail every call now and from now on: the page refused this kernel's connection."""
+        reason = error_from_wire(error)
+        message = getattr(reason, "message", str(reason))
+        self._refusal = BridgeUnavailable(f"the page refused this kernel's litebridge connection: {message}")
+        pending = list(self._pending.values())
+        self._pending.clear()
+        for entry in pending:
+            if not entry.future.done():
+                entry.future._lb_page = None  # type: ignore[attr-defined]
+                entry.future.set_exception(self._refusal)
 
     def _settle(self, call_id: int, message: dict[str, Any]) -> None:
         pending = self._pending.pop(call_id, None)
@@ -564,6 +719,7 @@ class Page:
             return  # a late answer to a call that timed out: dropped
         if pending.future.done():
             return  # the caller cancelled it
+        pending.future._lb_page = None  # type: ignore[attr-defined]  # answered: nothing to cancel
         if message["kind"] == KIND_RESULT:
             pending.future.set_result(message.get("value"))
         else:
@@ -576,12 +732,15 @@ class Page:
             return
         assert self._link is not None  # a frame arrived, so the link exists
         task = asyncio.ensure_future(answer, loop=self._link.loop)
-        self._tasks.add(task)
+        self._serving[call_id] = task
         task.add_done_callback(lambda done: self._task_done(call_id, done))
 
     def _task_done(self, call_id: int, task: asyncio.Future[Frame]) -> None:
-        self._tasks.discard(task)
+        if self._serving.get(call_id) is task:
+            del self._serving[call_id]
         if task.cancelled():
+            # Cancelled by the page (it gave up and dropped the call) or by Python code; an
+            # answer is sent either way, and the page drops it if it no longer waits.
             answer = answer_error(call_id, asyncio.CancelledError("the Python call was cancelled"))
         else:
             answer = task.result()

@@ -1,10 +1,12 @@
-"""Value encoding (protocol section 4) and the binary frame (protocol section 6).
+"""Value encoding (protocol section 4).
 
 Values are strict JSON plus binary: ``bytes``, ``bytearray`` and contiguous ``memoryview``
 objects anywhere in a value are replaced by the placeholder ``{"$bytes": n}`` and carried as
 buffer ``n`` of the frame, in depth-first, left-to-right order. An application dict whose only
 key is ``$bytes`` or ``$escape`` is wrapped as ``{"$escape": {...}}``. Anything else is refused
-with a :class:`TypeError` that names the type and where it was found, before anything is sent.
+with a :class:`TypeError` that names the type and where it was found, before anything is sent;
+so is a ``str`` holding a lone surrogate (it has no UTF-8 form). A frame larger than
+:data:`~litebridge.protocol.MAX_PAYLOAD_BYTES` is refused with a :class:`ValueError`.
 
 This module is on the hot path of every call: the common case (a few strings and numbers) is
 handled inline without recursion or path bookkeeping; the path of an offending value is only
@@ -15,11 +17,10 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
-from .protocol import BYTES_KEY, ESCAPE_KEY, FRAME_PREFIX_BYTES, MAX_SAFE_INTEGER
+from .protocol import BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER
 
 __all__ = [
     "Buffer",
@@ -28,8 +29,6 @@ __all__ = [
     "dumps",
     "encode",
     "encode_envelope",
-    "pack_frame",
-    "unpack_frame",
 ]
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
@@ -191,6 +190,57 @@ def _all_scalars(items: Sequence[object]) -> bool:
     return True
 
 
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _surrogate_path(v: object, where: _Where) -> _Where | None:
+    """Where the first ``str`` (value or key) with a lone surrogate is in ``v``, or None."""
+    if isinstance(v, str):
+        return where if _has_surrogate(v) else None
+    if isinstance(v, list | tuple):
+        for i, item in enumerate(v):
+            found = _surrogate_path(item, (where, i))
+            if found is not None:
+                return found
+    elif isinstance(v, dict):
+        for key, item in v.items():
+            if isinstance(key, str) and _has_surrogate(key):
+                return (where, key)
+            found = _surrogate_path(item, (where, key))
+            if found is not None:
+                return found
+    return None
+
+
+def _finish(text: str, buffers: list[Buffer], value: object, root: str) -> tuple[str, list[Buffer]]:
+    """Check the encoded frame: no lone surrogate, no more than MAX_PAYLOAD_BYTES in all."""
+    if text.isascii():
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            where = _surrogate_path(value, root)
+            place = _path(where) if where is not None else root
+            raise TypeError(
+                f"cannot send str with a lone surrogate at {place} (it has no UTF-8 form: "
+                "fix the text, e.g. with .encode('utf-8', 'replace').decode())"
+            ) from None
+    if buffers:
+        size += sum(memoryview(b).nbytes for b in buffers)
+    if size > MAX_PAYLOAD_BYTES:
+        raise ValueError(
+            f"cannot send {root}: the frame would be {size} bytes, over the limit of "
+            f"{MAX_PAYLOAD_BYTES} bytes (256 MiB) per call; send large data in several calls"
+        )
+    return text, buffers
+
+
 def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
     """Encode one value as JSON text plus binary buffers (protocol section 4).
 
@@ -214,11 +264,14 @@ def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
     ------
     TypeError
         For a value that cannot be sent; the message names its type and path, e.g.
-        ``cannot send set at args[1]['k']``. Cycles are reported where they close.
+        ``cannot send set at args[1]['k']``. Cycles are reported where they close; a ``str``
+        with a lone surrogate (such as ``chr(0xD800)``) is refused too.
+    ValueError
+        When JSON and buffers together exceed ``MAX_PAYLOAD_BYTES`` (256 MiB).
     """
     enc = _Encoder()
     prepared = enc.value(value, root)
-    return dumps(prepared), enc.buffers
+    return _finish(dumps(prepared), enc.buffers, value, root)
 
 
 def encode_envelope(
@@ -243,18 +296,21 @@ def encode_envelope(
 
     Raises
     ------
-    TypeError
-        As :func:`encode`, for the value under ``key``.
+    TypeError, ValueError
+        As :func:`encode`, for the value under ``key`` (or, without ``key``, for the envelope).
     """
     if key is None:
-        return dumps(envelope), []
+        return _finish(dumps(envelope), [], envelope, "message")
     value = envelope[key]
     if (type(value) is tuple or type(value) is list) and _all_scalars(value):
-        return dumps(envelope), []  # the common case: no copy, no walk, no buffers
+        text = dumps(envelope)  # the common case: no copy, no walk, no buffers
+        if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
+            return text, []
+        return _finish(text, [], value, root)
     enc = _Encoder()
     fields = dict(envelope)
     fields[key] = enc.value(envelope[key], root)
-    return dumps(fields), enc.buffers
+    return _finish(dumps(fields), enc.buffers, value, root)
 
 
 def _needs_restore(text: str, buffers: Sequence[Buffer] | None) -> bool:
@@ -352,80 +408,3 @@ def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[
             if key in envelope:
                 envelope[key] = _restore(envelope[key], buffers or ())
     return envelope
-
-
-# --- binary frame (section 6) -------------------------------------------------------------
-_U32: Final = struct.Struct("<I")
-_U32_MAX: Final = 2**32 - 1
-
-
-def pack_frame(text: str, buffers: Sequence[Buffer] = ()) -> bytes:
-    """Pack an envelope and its buffers into one binary frame (protocol section 6).
-
-    Layout: uint32 LE ``J`` (bytes of the UTF-8 JSON), uint32 LE ``N`` (number of buffers),
-    ``N`` x uint32 LE buffer lengths, the JSON, then the buffers concatenated.
-
-    Parameters
-    ----------
-    text : str
-        The JSON envelope.
-    buffers : sequence of Buffer
-        The frame's buffers, in placeholder order.
-
-    Returns
-    -------
-    bytes
-        The frame.
-
-    Raises
-    ------
-    ValueError
-        When a part is larger than 2**32 - 1 bytes.
-    """
-    body = text.encode("utf-8")
-    views = [memoryview(b).cast("B") for b in buffers]
-    sizes = [len(body), len(views), *(v.nbytes for v in views)]
-    if max(sizes) > _U32_MAX:
-        raise ValueError("frame part larger than 2**32 - 1 bytes")
-    head = struct.pack(f"<{len(sizes)}I", *sizes)
-    return b"".join([head, body, *views])
-
-
-def unpack_frame(frame: Buffer) -> tuple[str, list[memoryview]]:
-    """Split a binary frame made by :func:`pack_frame` (or the page) into JSON and buffers.
-
-    Parameters
-    ----------
-    frame : Buffer
-        The whole frame.
-
-    Returns
-    -------
-    tuple of (str, list of memoryview)
-        The JSON text and zero-copy views of the buffers into ``frame``.
-
-    Raises
-    ------
-    ValueError
-        When the frame is shorter or longer than its header says, or the JSON is not UTF-8.
-    """
-    view = memoryview(frame).cast("B")
-    size = view.nbytes
-    if size < FRAME_PREFIX_BYTES:
-        raise ValueError(f"bad frame: {size} bytes, shorter than its 8-byte prefix")
-    (json_bytes,) = _U32.unpack_from(view, 0)
-    (count,) = _U32.unpack_from(view, 4)
-    offset = FRAME_PREFIX_BYTES + 4 * count
-    if offset > size:
-        raise ValueError(f"bad frame: {count} buffer lengths do not fit in {size} bytes")
-    lengths = struct.unpack_from(f"<{count}I", view, FRAME_PREFIX_BYTES)
-    end = offset + json_bytes + sum(lengths)
-    if end != size:
-        raise ValueError(f"bad frame: header says {end} bytes, frame has {size}")
-    text = str(view[offset : offset + json_bytes], "utf-8")
-    offset += json_bytes
-    parts: list[memoryview] = []
-    for length in lengths:
-        parts.append(view[offset : offset + length])
-        offset += length
-    return text, parts

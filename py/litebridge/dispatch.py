@@ -13,6 +13,7 @@ every module it holds a reference to.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeAlias
@@ -109,7 +110,15 @@ def answer_error(call_id: int, exc: BaseException, code: ErrorCode | None = None
     """
     error = error_to_wire(exc, code, skip_frames)
     envelope = {"v": PROTOCOL_VERSION, "id": call_id, "kind": KIND_ERROR, "error": error}
-    return encode_envelope(envelope)
+    try:
+        return encode_envelope(envelope)
+    except (TypeError, ValueError):
+        # A message or traceback with a lone surrogate, or one over the size limit: send what
+        # can be sent rather than no answer at all.
+        for key in ("message", "stack"):
+            text = error[key].encode("utf-8", "replace").decode("utf-8")
+            error[key] = text[:65536]
+        return encode_envelope(envelope)
 
 
 class Registry:
@@ -254,7 +263,9 @@ class Registry:
             return answer_error(call_id, exc)
         try:
             result = function(*args)
-        except Exception as exc:  # noqa: BLE001 - every failure is answered, none escapes
+        except BaseException as exc:  # noqa: BLE001 - every failure is answered, none escapes
+            # SystemExit and KeyboardInterrupt too: the page must get an answer, and neither
+            # may unwind the kernel's event loop from inside a page -> Python call.
             return answer_error(call_id, exc, skip_frames=1)
         if inspect.isawaitable(result):
             return _finish(call_id, result)
@@ -264,20 +275,29 @@ class Registry:
 async def _finish(call_id: int, awaitable: Awaitable[object]) -> Frame:
     try:
         result = await awaitable
-    except Exception as exc:  # noqa: BLE001 - every failure is answered, none escapes
+    except asyncio.CancelledError:
+        raise  # cancelled by the page (litebridge.cancel) or the loop: the task is cancelled
+    except BaseException as exc:  # noqa: BLE001 - every failure is answered, none escapes
         return answer_error(call_id, exc, skip_frames=1)
     return answer_result(call_id, result)
 
 
 def _public_methods(obj: object) -> list[str]:
+    """Public callable attributes of ``obj``, found without running any property getter.
+
+    ``inspect.getattr_static`` reads the class dictionaries as they are, so listing names for an
+    error message never runs user code (a property with side effects, a slow getter).
+    """
     names = []
     for attr in dir(obj):
         if attr[0] == "_" or attr in FORBIDDEN_SEGMENTS:
             continue
         try:
-            value = getattr(obj, attr)
-        except Exception:  # noqa: BLE001, S112 - a raising property is simply not listed
+            value = inspect.getattr_static(obj, attr)
+        except AttributeError:
             continue
+        if isinstance(value, staticmethod | classmethod):
+            value = value.__func__
         if callable(value):
             names.append(attr)
     return names

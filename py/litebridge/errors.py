@@ -11,7 +11,7 @@ import traceback
 from types import TracebackType
 from typing import Final
 
-from .protocol import ErrorCode, ErrorObject
+from .protocol import CODES, ErrorCode, ErrorObject
 
 __all__ = [
     "BridgeClosed",
@@ -134,7 +134,9 @@ def error_from_wire(error: object) -> BridgeError:
     BridgeError
         :class:`UnknownMethodError` for codes ``unknown_method``/``forbidden_name``,
         :class:`CallTimeout` for ``timeout``, :class:`BridgeClosed` for ``closed``, else a
-        :class:`JSError` (with ``code`` set for the other bridge codes, e.g. ``busy``).
+        :class:`JSError` (with ``code`` set for the other bridge codes, e.g. ``busy``; a code
+        the protocol does not define is dropped). The mapping is normative (protocol
+        section 5) and checked by ``tests/protocol/vectors.json``.
     """
     fields = error if isinstance(error, dict) else {}
     name = fields.get("type")
@@ -144,7 +146,7 @@ def error_from_wire(error: object) -> BridgeError:
     name = name if isinstance(name, str) else _SYNTHETIC_FALLBACK
     message = message if isinstance(message, str) else str(error)
     stack = stack if isinstance(stack, str) else ""
-    code = code if isinstance(code, str) else None
+    code = code if isinstance(code, str) and code in CODES else None
     if code in ("unknown_method", "forbidden_name"):
         return UnknownMethodError(name, message, stack, code)
     if code == "timeout":

@@ -1,8 +1,10 @@
 """The litebridge wire protocol, version 1, as Python constants and types.
 
 This module mirrors ``docs/protocol.md`` (the normative text) and ``js/src/protocol.ts``.
-Every kind string, error code and buffer-layout constant is written here once and imported
-everywhere else on the Python side. It holds data only: no behaviour.
+Every kind string, error code and value-encoding constant is written here once and imported
+everywhere else on the Python side. It holds data only: no behaviour. The SharedArrayBuffer
+layout (section 7) is used only by JavaScript (the worker helper and the page), so it is
+written in ``js/src/protocol.ts`` alone. ``tests/protocol/vectors.json`` checks both mirrors.
 """
 
 from __future__ import annotations
@@ -11,42 +13,22 @@ from typing import Final, Literal, NotRequired, TypedDict
 
 __all__ = [
     "BYTES_KEY",
-    "CHUNK_BYTES",
-    "CHUNK_INDEX",
-    "CHUNK_WAIT_MS",
     "CODES",
     "ESCAPE_KEY",
     "FORBIDDEN_SEGMENTS",
-    "FRAME_PREFIX_BYTES",
-    "HEADER_BYTES",
-    "KINDS",
     "KIND_CALL",
+    "KIND_CANCEL",
     "KIND_ERROR",
     "KIND_HELLO",
     "KIND_READY",
     "KIND_REGISTER",
     "KIND_RESULT",
+    "MAX_PAYLOAD_BYTES",
     "MAX_SAFE_INTEGER",
-    "PAGE_READY",
-    "PHASE_CLAIMED",
-    "PHASE_IDLE",
-    "PHASE_REQUEST",
-    "PHASE_REQUEST_ACK",
-    "PHASE_RESPONSE",
-    "PHASE_RESPONSE_ACK",
     "PROTOCOL_VERSION",
-    "SAB_BYTES",
-    "SEQ_WRAP",
-    "STATE",
-    "TOTAL_BYTES",
-    "CallMessage",
     "ErrorCode",
-    "ErrorMessage",
     "ErrorObject",
     "Kind",
-    "ReadyMessage",
-    "RegisterMessage",
-    "ResultMessage",
     "TransportName",
 ]
 
@@ -61,6 +43,7 @@ Kind = Literal[
     "litebridge.register",
     "litebridge.result",
     "litebridge.error",
+    "litebridge.cancel",
 ]
 KIND_HELLO: Final = "litebridge.hello"
 KIND_READY: Final = "litebridge.ready"
@@ -68,7 +51,8 @@ KIND_CALL: Final = "litebridge.call"
 KIND_REGISTER: Final = "litebridge.register"
 KIND_RESULT: Final = "litebridge.result"
 KIND_ERROR: Final = "litebridge.error"
-KINDS: Final[frozenset[str]] = frozenset({KIND_HELLO, KIND_READY, KIND_CALL, KIND_REGISTER, KIND_RESULT, KIND_ERROR})
+KIND_CANCEL: Final = "litebridge.cancel"
+"""Cancel the call with the same ``id`` (section 6); never answered."""
 
 # --- error codes (section 5) --------------------------------------------------------------
 ErrorCode = Literal[
@@ -91,39 +75,17 @@ FORBIDDEN_SEGMENTS: Final[frozenset[str]] = frozenset({"constructor", "__proto__
 # --- values (section 4) -------------------------------------------------------------------
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 """Largest int sent as a JSON number; ints outside +-MAX_SAFE_INTEGER are refused."""
+MAX_PAYLOAD_BYTES: Final = 256 * 1024 * 1024
+"""Largest frame a sender may send: UTF-8 JSON plus every buffer, in bytes (256 MiB)."""
 BYTES_KEY: Final = "$bytes"
 ESCAPE_KEY: Final = "$escape"
 
-# --- transports (DESIGN.md, sections 6 and 7) ---------------------------------------------
+# --- transports (sections 7 and 8) -------------------------------------------------------
 TransportName = Literal["sab", "jspi", "async"]
 
-# --- SharedArrayBuffer layout (section 6) -------------------------------------------------
-HEADER_BYTES: Final = 32
-"""Bytes of the Int32 header at the start of the SAB; the payload starts here."""
-SAB_BYTES: Final = 8 * 1024 * 1024 + HEADER_BYTES
-"""Size of the SAB the worker helper allocates, in bytes."""
-STATE: Final = 0
-CHUNK_BYTES: Final = 1
-CHUNK_INDEX: Final = 2
-TOTAL_BYTES: Final = 3
-PAGE_READY: Final = 4
-
-PHASE_IDLE: Final = 0
-PHASE_REQUEST: Final = 1
-PHASE_REQUEST_ACK: Final = 2
-PHASE_CLAIMED: Final = 3
-PHASE_RESPONSE: Final = 4
-PHASE_RESPONSE_ACK: Final = 5
-SEQ_WRAP: Final = 2**27
-"""``seq`` counts sync calls from 1 and wraps at this value back to 1; STATE = seq*8+phase."""
-CHUNK_WAIT_MS: Final = 10_000
-"""Bound of a wait for a chunk acknowledgement, in milliseconds."""
-
-FRAME_PREFIX_BYTES: Final = 8
-"""Bytes of the fixed part of a binary frame: uint32 J (JSON bytes) and uint32 N (buffers)."""
+# --- messages (section 5) -----------------------------------------------------------------
 
 
-# --- messages (section 2) -----------------------------------------------------------------
 class ErrorObject(TypedDict):
     """An error as data (section 5)."""
 
@@ -131,50 +93,3 @@ class ErrorObject(TypedDict):
     message: str
     stack: str
     code: NotRequired[ErrorCode]
-
-
-class CallMessage(TypedDict):
-    """``litebridge.call``: call ``method`` with ``args`` on the other side."""
-
-    v: int
-    id: int
-    kind: Literal["litebridge.call"]
-    method: str
-    args: list[object]
-    sync: NotRequired[bool]
-
-
-class RegisterMessage(TypedDict):
-    """``litebridge.register``: evaluate ``source`` on the page and register its methods."""
-
-    v: int
-    id: int
-    kind: Literal["litebridge.register"]
-    source: str
-
-
-class ResultMessage(TypedDict):
-    """``litebridge.result``: the answer to the call or register with the same ``id``."""
-
-    v: int
-    id: int
-    kind: Literal["litebridge.result"]
-    value: object
-
-
-class ErrorMessage(TypedDict):
-    """``litebridge.error``: the failure of the call or register with the same ``id``."""
-
-    v: int
-    id: int
-    kind: Literal["litebridge.error"]
-    error: ErrorObject
-
-
-class ReadyMessage(TypedDict):
-    """``litebridge.ready``: the page attached to this kernel's port."""
-
-    v: int
-    id: int
-    kind: Literal["litebridge.ready"]
-    page: str

@@ -8,11 +8,10 @@ import datetime
 import enum
 import json
 import math
-import struct
 
 import pytest
 
-from litebridge.codec import decode, decode_envelope, encode, encode_envelope, pack_frame, unpack_frame
+from litebridge.codec import decode, decode_envelope, encode, encode_envelope
 from litebridge.protocol import MAX_SAFE_INTEGER
 
 
@@ -257,40 +256,3 @@ def test_decode_envelope_refuses_malformed_envelopes(text: str, pattern: str) ->
         decode_envelope(text)
 
 
-# --- binary frames ------------------------------------------------------------------------
-def test_frame_layout_matches_the_protocol() -> None:
-    frame = pack_frame('{"a":"é"}', [b"xy", b"", b"z"])
-    json_bytes = '{"a":"é"}'.encode()
-    expected = struct.pack("<5I", len(json_bytes), 3, 2, 0, 1) + json_bytes + b"xyz"
-    assert frame == expected
-
-
-@pytest.mark.parametrize("buffers", [[], [b""], [b"a", b"bc"], [bytes(1 << 20)], [bytearray(b"q"), memoryview(b"r")]])
-def test_frame_round_trip(buffers: list[bytes]) -> None:
-    text = '{"v":1,"id":1,"kind":"litebridge.result","value":"ü"}'
-    out_text, out_buffers = unpack_frame(pack_frame(text, buffers))
-    assert out_text == text
-    assert [bytes(b) for b in out_buffers] == [bytes(b) for b in buffers]
-
-
-def test_frame_with_encoded_value_round_trips_end_to_end() -> None:
-    value = ["a", b"\x00\x01", {"k": [b"", 3]}]
-    text, buffers = encode(value)
-    out_text, out_buffers = unpack_frame(pack_frame(text, buffers))
-    assert decode(out_text, out_buffers) == value
-
-
-@pytest.mark.parametrize(
-    "frame",
-    [
-        b"",
-        b"\x01\x00\x00",
-        struct.pack("<2I", 5, 0) + b"abc",  # JSON shorter than announced
-        struct.pack("<2I", 2, 0) + b"[]extra",  # trailing bytes
-        struct.pack("<2I", 2, 1000) + b"[]",  # buffer lengths do not fit
-        struct.pack("<3I", 2, 1, 4) + b"[]ab",  # buffer shorter than announced
-    ],
-)
-def test_unpack_refuses_inconsistent_frames(frame: bytes) -> None:
-    with pytest.raises(ValueError, match="bad frame"):
-        unpack_frame(frame)

@@ -23,7 +23,7 @@ from litebridge import (
     SyncUnavailable,
     UnknownMethodError,
 )
-from litebridge._page import FrameHandler
+from litebridge._page import READY_WAIT_S, FrameHandler
 from litebridge.codec import Buffer, decode_envelope, encode_envelope
 from litebridge.protocol import TransportName
 
@@ -319,6 +319,8 @@ def test_timer_rearms_after_an_early_answer(h: Harness) -> None:
 
 
 def test_calls_without_timeout_never_expire_and_arm_no_timer(h: Harness) -> None:
+    h.page.connect()
+    h.settle()  # the page's ready arrived: no ready window bounds the calls
     h.fake.hold = True
     forever = h.page.call("echo", "forever", timeout=None)
     assert h.page._timer is None
@@ -395,8 +397,15 @@ def test_call_sync_sab_timeout_names_the_call(sab: Harness) -> None:
 def test_call_sync_sab_page_never_attached() -> None:
     harness = Harness("sab", attached=False)
     try:
-        with pytest.raises(BridgeUnavailable, match="did not attach"):
+        # within the ready window: the call's own (short) timeout, naming the reason
+        with pytest.raises(CallTimeout, match="did not attach"):
             harness.page.call_sync("echo", timeout=0.01)
+        # past it: every call fails at once, naming the likely cause
+        harness.page._connected_at -= READY_WAIT_S + 1
+        with pytest.raises(BridgeUnavailable, match="never attached.*labextension"):
+            harness.page.call_sync("echo", timeout=None)
+        with pytest.raises(BridgeUnavailable, match="never attached"):
+            harness.page.call("echo", timeout=None)
     finally:
         harness.loop.close()
 
@@ -510,7 +519,7 @@ def test_page_calls_async_method_as_a_task(h: Harness) -> None:
     page_call(h, 1, "slow_echo", {"a": [1, b"\x01"]})
     h.settle()
     assert answers(h)[1]["value"] == {"a": [1, b"\x01"]}
-    assert h.page._tasks == set()
+    assert h.page.counts == {"calls": 0, "serving": 0}
 
 
 def test_page_call_to_forbidden_or_unknown_name(h: Harness) -> None:
