@@ -6,11 +6,13 @@
  *
  * @packageDocumentation
  */
-import { decodeValue, DecodeError, encodeValue } from './codec';
+import { checkPayloadSize, decodeValue, DecodeError, encodeValue } from './codec';
 import { BridgeError, bridgeWireError, errorFromWire, errorToWire } from './errors';
 import type { Frame } from './frame';
+import { handlerThis, ServingCall } from './handlerContext';
 import type {
   CallMessage,
+  CancelMessage,
   Envelope,
   HelloMessage,
   PortFrame,
@@ -36,6 +38,24 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   cleanup: () => void;
+}
+
+/**
+ * Refuse a kernel's hello: answer on its port with a `litebridge.error` of id 0 (protocol
+ * section 2), so that Python raises `BridgeUnavailable` with `reason` at once instead of
+ * waiting for a page that will never serve it.
+ *
+ * @param hello - The hello to refuse.
+ * @param reason - Why, for the Python error message.
+ */
+export function refuseHello(hello: HelloMessage, reason: string): void {
+  console.warn(`litebridge: refused a kernel's connection: ${reason}`);
+  const port: unknown = (hello as { port?: unknown }).port;
+  if (!(port instanceof MessagePort)) {
+    return;
+  }
+  const refusal = { v: PROTOCOL_VERSION, id: 0, kind: Kind.error, error: bridgeWireError(ErrorCode.badRequest, reason) };
+  port.postMessage({ json: JSON.stringify(refusal), buffers: [] } satisfies PortFrame);
 }
 
 /** True for a structured-clone object that is a litebridge hello. */
@@ -105,13 +125,16 @@ function requestErrorFrame(id: number, error: unknown): Frame {
 
 /** The `result` answer carrying a handler's return value, or `unserializable` if it cannot be sent. */
 function resultFrame(id: number, value: unknown): Frame {
-  let encoded;
+  let frame: Frame;
   try {
-    encoded = encodeValue(value, 'result');
+    const encoded = encodeValue(value, 'result');
+    frame = answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.tree }, encoded.buffers);
+    checkPayloadSize(frame.json, frame.buffers, 'result');
   } catch (error) {
-    return errorFrame(id, bridgeWireError(ErrorCode.unserializable, error instanceof Error ? error.message : String(error), 'TypeError'));
+    const type = error instanceof Error ? error.name : 'TypeError';
+    return errorFrame(id, bridgeWireError(ErrorCode.unserializable, error instanceof Error ? error.message : String(error), type));
   }
-  return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.tree }, encoded.buffers);
+  return frame;
 }
 
 /** Whether `value` is awaited as a promise would be (`await` calls its `then`). */
@@ -149,6 +172,8 @@ export class KernelBridge {
   private _closed = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Python -> page calls whose handler is running, by the Python call id. */
+  private readonly serving = new Map<number, ServingCall>();
   /** Python -> page calls with `sync: true` being served: the kernel is blocked on them. */
   private readonly blockedBy = new Map<number, string>();
   private connectedWaiters: (() => void)[] = [];
@@ -180,6 +205,16 @@ export class KernelBridge {
   }
 
   /**
+   * Live entries of this bridge's tables, for checking that nothing leaks.
+   *
+   * @returns `calls`: page -> Python calls waiting for an answer; `serving`: Python -> page
+   *   calls whose handler is still running. Both are 0 when idle.
+   */
+  counts(): { calls: number; serving: number } {
+    return { calls: this.pending.size, serving: this.serving.size };
+  }
+
+  /**
    * Attach to the kernel's worker side, from its hello: answer `litebridge.ready` on the
    * port and, with a SAB, set `PAGE_READY` and start serving synchronous calls. A second
    * hello (the kernel re-imported litebridge) replaces the first; calls pending on the old
@@ -192,7 +227,10 @@ export class KernelBridge {
       return;
     }
     if (hello.v !== PROTOCOL_VERSION) {
-      console.warn(`litebridge: kernel ${this.id} speaks protocol ${String(hello.v)}, this page ${PROTOCOL_VERSION}: ignored`);
+      refuseHello(
+        hello,
+        `the kernel speaks litebridge protocol version ${String(hello.v)} but this page speaks version ${PROTOCOL_VERSION}: install the same litebridge version in the kernel as the site's labextension (${this.pageVersion})`
+      );
       return;
     }
     if (this.port !== null) {
@@ -257,9 +295,12 @@ export class KernelBridge {
    *
    * @param method - The method name.
    * @param args - The arguments (an array).
-   * @param options - `timeoutMs` (default 30000 ms) and `signal`.
+   * @param options - `timeoutMs` (default 30000 ms) and `signal`. When the signal aborts or
+   *   the timeout expires, the Python side is told (`litebridge.cancel`) and the task running
+   *   an `async` exposed method is cancelled.
    * @returns A promise of the decoded result.
-   * @throws (rejects) `TypeError` if an argument cannot be sent (nothing is sent);
+   * @throws (rejects) `TypeError` if an argument cannot be sent, `RangeError` if the call is
+   *   over the 256 MiB frame limit (nothing is sent in either case);
    *   {@link PythonError} if the method raised; {@link BridgeError} with code
    *   `unknown_method`/`forbidden_name` (the name), `busy` (the kernel is blocked in
    *   `call_sync`), `timeout`, `closed` (kernel disposed) or `bad_request`; the signal's
@@ -294,6 +335,8 @@ export class KernelBridge {
     signal?.throwIfAborted();
     const id = this.nextId++;
     const envelope: CallMessage = { v: PROTOCOL_VERSION, id, kind: Kind.call, method, args: encoded.tree as unknown[] };
+    const json = JSON.stringify(envelope);
+    checkPayloadSize(json, encoded.buffers, 'args');
     return new Promise<unknown>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
@@ -301,6 +344,7 @@ export class KernelBridge {
         if (entry !== undefined) {
           this.pending.delete(id);
           entry.cleanup();
+          this.postCancel(id, 'the page aborted the call');
           entry.reject(abortReason(signal));
         }
       };
@@ -318,6 +362,7 @@ export class KernelBridge {
           if (entry !== undefined) {
             this.pending.delete(id);
             entry.cleanup();
+            this.postCancel(id, `the page's call timed out after ${timeoutMs} ms`);
             entry.reject(
               new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${method}" within ${timeoutMs} ms`)
             );
@@ -326,7 +371,7 @@ export class KernelBridge {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       const buffers = transferable(encoded.buffers);
-      port.postMessage({ json: JSON.stringify(envelope), buffers } satisfies PortFrame, buffers);
+      port.postMessage({ json, buffers } satisfies PortFrame, buffers);
     });
   }
 
@@ -402,12 +447,34 @@ export class KernelBridge {
       this.port = null;
     }
     this.blockedBy.clear();
+    const serving = [...this.serving.values()];
+    this.serving.clear();
+    for (const call of serving) {
+      call.abort(new DOMException(`kernel ${this.id}: ${reason}`, 'AbortError'));
+    }
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const entry of pending) {
       entry.cleanup();
       entry.reject(new BridgeError(ErrorCode.closed, `kernel ${this.id}: ${reason} while "${entry.method}" was pending`));
     }
+  }
+
+  private postCancel(id: number, reason: string): void {
+    const cancel: CancelMessage = { v: PROTOCOL_VERSION, id, kind: Kind.cancel, reason };
+    this.post({ json: JSON.stringify(cancel), buffers: [] });
+  }
+
+  /** Python gave up on call `id` (`litebridge.cancel`): abort its handler, drop its answer. */
+  private cancelServing(id: number, reason: unknown): void {
+    this.blockedBy.delete(id);
+    const call = this.serving.get(id);
+    if (call === undefined) {
+      return;
+    }
+    this.serving.delete(id);
+    const why = typeof reason === 'string' ? reason : 'the kernel cancelled the call';
+    call.abort(new DOMException(`litebridge: call "${call.method}" cancelled: ${why}`, 'AbortError'));
   }
 
   private post(frame: Frame): void {
@@ -444,9 +511,9 @@ export class KernelBridge {
         if (envelope.kind === Kind.call && envelope.sync === true) {
           this.blockedBy.set(id, typeof envelope.method === 'string' ? envelope.method : '(unnamed)');
         }
-        const finish = (answer: Frame): void => {
+        const finish = (answer: Frame | null): void => {
           this.blockedBy.delete(id);
-          if (id !== 0) {
+          if (id !== 0 && answer !== null) {
             this.post(answer);
           }
         };
@@ -461,6 +528,9 @@ export class KernelBridge {
       case Kind.result:
       case Kind.error:
         this.settle(envelope, id, received);
+        return;
+      case Kind.cancel:
+        this.cancelServing(id, (envelope as { reason?: unknown }).reason);
         return;
       default:
         if (id !== 0) {
@@ -510,9 +580,10 @@ export class KernelBridge {
    * Serve a Python -> page `call` or `register`; never throws, and the promise never rejects.
    *
    * A handler that returns a plain value (not a thenable) is answered synchronously, with no
-   * promise or microtask in between; only a thenable result makes the answer a promise.
+   * promise or microtask in between; only a thenable result makes the answer a promise. The
+   * promise resolves to null when Python cancelled the call meanwhile (nothing to send).
    */
-  private serve(envelope: RawEnvelope, id: number, buffers: readonly (ArrayBuffer | Uint8Array)[]): Frame | Promise<Frame> {
+  private serve(envelope: RawEnvelope, id: number, buffers: readonly (ArrayBuffer | Uint8Array)[]): Frame | Promise<Frame | null> {
     try {
       if (envelope.kind === Kind.register) {
         const names = this.handlers.register(evaluateSource(envelope.source));
@@ -526,15 +597,24 @@ export class KernelBridge {
         return errorFrame(id, bridgeWireError(ErrorCode.badRequest, 'args must be an array'));
       }
       const args = decodeValue(envelope.args, buffers) as unknown[];
+      const call = new ServingCall(envelope.method as string);
+      this.serving.set(id, call);
       let value: unknown;
       try {
-        value = handler.fn.apply(handler.self, args);
+        value = handler.fn.apply(handlerThis(handler.self, this, call), args);
         if (isThenable(value)) {
-          return settleHandler(id, value);
+          return settleHandler(id, value).then((frame) => {
+            if (this.serving.get(id) === call) {
+              this.serving.delete(id);
+            }
+            return call.aborted ? null : frame;
+          });
         }
       } catch (error) {
+        this.serving.delete(id);
         return errorFrame(id, errorToWire(error));
       }
+      this.serving.delete(id);
       return resultFrame(id, value);
     } catch (error) {
       return requestErrorFrame(id, error);

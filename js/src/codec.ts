@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { BYTES_KEY, ESCAPE_KEY } from './protocol';
+import { BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES } from './protocol';
 
 /** The root a path starts from in error messages: `args` of a call or `result` of an answer. */
 export type Root = 'args' | 'result' | 'value';
@@ -55,6 +55,55 @@ function bytesOf(value: object): Uint8Array | null {
   return null;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `text` has no lone surrogate, i.e. has a UTF-8 form (`String.prototype.isWellFormed`). */
+function isWellFormed(text: string): boolean {
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return typeof native === 'function' ? native.call(text) : !LONE_SURROGATE.test(text);
+}
+
+/** Bytes of the UTF-8 form of a well-formed string. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 1; // a pair: 2 units, 4 bytes
+      i++;
+    } else if (unit >= 0x800) {
+      bytes += 2;
+    } else if (unit >= 0x80) {
+      bytes += 1;
+    }
+  }
+  return bytes;
+}
+
+/**
+ * Refuse a frame over the protocol's size limit (section 4): JSON (as UTF-8) plus buffers.
+ *
+ * @param json - The envelope's JSON text.
+ * @param buffers - The frame's buffers.
+ * @param root - What is being sent, for the message (`args`, `result`).
+ * @throws RangeError naming the size and the limit (256 MiB) when the frame is larger.
+ */
+export function checkPayloadSize(json: string, buffers: readonly { byteLength: number }[], root: string): void {
+  let size = 0;
+  for (const buffer of buffers) {
+    size += buffer.byteLength;
+  }
+  if (size + json.length * 3 <= MAX_PAYLOAD_BYTES) {
+    return; // cannot be over: the common case costs no UTF-8 count
+  }
+  size += utf8Length(json);
+  if (size > MAX_PAYLOAD_BYTES) {
+    throw new RangeError(
+      `cannot send ${root}: the frame would be ${size} bytes, over the limit of ${MAX_PAYLOAD_BYTES} bytes (256 MiB) per call; send large data in several calls`
+    );
+  }
+}
+
 /** A name for the type of a value that cannot be sent. */
 function typeName(value: object): string {
   const proto: unknown = Object.getPrototypeOf(value);
@@ -93,8 +142,8 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  * @returns The JSON-ready tree and the buffers.
  * @throws TypeError naming the type and the path of the first value that cannot be sent:
  *   functions, symbols, bigints, NaN and infinities, Map, Set, Date and other class
- *   instances, and cyclic structures (the path where the cycle closes), e.g.
- *   `cannot send function at result.k[0]`.
+ *   instances, strings (or keys) with a lone surrogate (no UTF-8 form), and cyclic
+ *   structures (the path where the cycle closes), e.g. `cannot send function at result.k[0]`.
  */
 export function encodeValue(value: unknown, root: Root): Encoded {
   const buffers: Uint8Array[] = [];
@@ -110,7 +159,11 @@ export function encodeValue(value: unknown, root: Root): Encoded {
       case 'undefined':
         return null;
       case 'boolean':
+        return item;
       case 'string':
+        if (!isWellFormed(item)) {
+          refuse('string with a lone surrogate');
+        }
         return item;
       case 'number':
         if (!Number.isFinite(item)) {
@@ -155,6 +208,9 @@ export function encodeValue(value: unknown, root: Root): Encoded {
     const ownKeys = Object.keys(object);
     for (const key of ownKeys) {
       keys.push(key);
+      if (!isWellFormed(key)) {
+        refuse('key with a lone surrogate');
+      }
       setOwn(out, key, walk((object as Record<string, unknown>)[key]));
       keys.pop();
     }

@@ -86,9 +86,14 @@ export function errorFromWire(wire: unknown): PythonError | BridgeError {
  * The error object for something a page handler threw.
  *
  * @param thrown - Anything thrown (usually an `Error`).
- * @returns `{type: error.name, message, stack}`, without a code: it is the handler's error.
+ * @returns `{type: error.name, message, stack}`; plus `code` when it is a {@link BridgeError}
+ *   (e.g. the handler's own `k.call` was refused with `busy` or rejected with `closed`), so
+ *   that Python raises the matching class (protocol section 5).
  */
 export function errorToWire(thrown: unknown): WireError {
+  if (thrown instanceof BridgeError) {
+    return { type: thrown.name, message: thrown.message, stack: thrown.stack ?? '', code: thrown.code };
+  }
   if (thrown instanceof Error) {
     return { type: thrown.name, message: thrown.message, stack: thrown.stack ?? '' };
   }

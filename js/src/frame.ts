@@ -225,32 +225,3 @@ export class FrameReader {
     this.destinations.push(jsonBytes, ...this.buffers);
   }
 }
-
-/**
- * Pack a whole frame into one new array (for tests and small frames).
- *
- * @param json - The envelope as JSON text.
- * @param buffers - The binary buffers.
- * @returns The frame bytes.
- */
-export function packFrame(json: string, buffers: readonly Uint8Array[]): Uint8Array {
-  const writer = new FrameWriter(json, buffers);
-  const out = new Uint8Array(writer.totalBytes);
-  if (writer.totalBytes > 0) {
-    writer.writeChunk(out);
-  }
-  return out;
-}
-
-/**
- * Decode a whole frame held in one array.
- *
- * @param bytes - The frame bytes (may be a view on a SharedArrayBuffer).
- * @returns The JSON text and buffers.
- * @throws FrameError if the bytes are not one well-formed frame.
- */
-export function unpackFrame(bytes: Uint8Array): Frame {
-  const reader = new FrameReader(bytes.length);
-  reader.push(bytes);
-  return reader.result();
-}

@@ -11,6 +11,7 @@ import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
 import { installCoincidentResultFix } from './coincidentResultFix';
 import { installWaitAsyncFix } from './waitAsyncFix';
+import { installWorkerHook } from './workerHook';
 
 export type { KernelBridge, InvokeOptions } from './bridge';
 export { BridgeError, PythonError } from './errors';
@@ -20,6 +21,11 @@ export type { KernelOptions, PageApi } from './manager';
 // activates and before any kernel (and so coincident) exists.
 installWaitAsyncFix();
 installCoincidentResultFix();
+/** Set when the plugin activates; hellos posted before that are impossible (no kernel yet). */
+let activeManager: BridgeManager | null = null;
+installWorkerHook((worker, event) => {
+  activeManager?.onWorkerMessage(worker, event);
+});
 
 /** The plugin id, also the key under which it can be disabled in `jupyter-lite.json`. */
 export const PLUGIN_ID = 'litebridge:plugin';
@@ -68,6 +74,11 @@ function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager): void 
         // The worker exists now and cannot have sent its hello yet: it sends it when
         // Python first imports litebridge, long after Pyodide has booted.
         const worker = workerOf(kernel);
+        if (worker === null) {
+          console.error(
+            `litebridge: could not find the Worker of kernel ${kernel.id} (@jupyterlite/pyodide-kernel's PyodideKernel._worker): its Python will be told why when it imports litebridge`
+          );
+        }
         if (worker !== null && !kernel.isDisposed) {
           const id = kernel.id;
           const bridge = manager.attach(id, worker);
@@ -106,6 +117,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   activate: (app: JupyterFrontEnd, kernelspecs: IKernelSpecs): void => {
     installWaitAsyncFix();
     const manager = new BridgeManager();
+    activeManager = manager;
     manager.currentKernelId = () => currentKernelId(app);
     wrapFactories(kernelspecs, manager);
     const api: WindowApi = {

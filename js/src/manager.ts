@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { KernelBridge, isHello } from './bridge';
+import { KernelBridge, isHello, refuseHello } from './bridge';
 import { BridgeError, PythonError } from './errors';
 import { DEFAULT_TIMEOUT_MS, ErrorCode } from './protocol';
 import { HandlerRegistry } from './registry';
@@ -60,6 +60,8 @@ export class BridgeManager implements PageApi {
   currentKernelId: () => string | null = () => null;
 
   private readonly bridges = new Map<string, KernelBridge>();
+  /** The message sources (kernel Workers) some bridge listens on. */
+  private readonly attachedSources = new WeakSet();
   /** Connected bridges in the order their hellos arrived. */
   private connectedOrder: KernelBridge[] = [];
   private changeWaiters: (() => void)[] = [];
@@ -89,11 +91,30 @@ export class BridgeManager implements PageApi {
       }
     };
     source.addEventListener('message', listener);
+    this.attachedSources.add(source);
     this.bridges.set(id, bridge);
     this.detachers.set(bridge, () => {
       source.removeEventListener('message', listener);
+      this.attachedSources.delete(source);
     });
     return bridge;
+  }
+
+  /**
+   * A message from some worker of this page (see `workerHook.ts`): a hello from a worker no
+   * bridge listens on is refused with the reason, so that its Python fails fast and says why.
+   *
+   * @param worker - The worker that posted it.
+   * @param event - The message event.
+   */
+  onWorkerMessage(worker: object, event: MessageEvent<unknown>): void {
+    if (!isHello(event.data) || this.attachedSources.has(worker)) {
+      return;
+    }
+    refuseHello(
+      event.data,
+      `the litebridge labextension (page ${VERSION}) did not attach to this worker: it attaches to the kernels that JupyterLite starts through IKernelSpecs, and finds their Worker in @jupyterlite/pyodide-kernel's PyodideKernel (written for 0.8); this worker is not one of them, or that kernel package changed`
+    );
   }
 
   /**

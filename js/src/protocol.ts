@@ -18,7 +18,8 @@ export const Kind = {
   call: 'litebridge.call',
   register: 'litebridge.register',
   result: 'litebridge.result',
-  error: 'litebridge.error'
+  error: 'litebridge.error',
+  cancel: 'litebridge.cancel'
 } as const;
 
 /** One of the message kind strings. */
@@ -38,7 +39,7 @@ export const ErrorCode = {
 /** One of the bridge error code strings. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** The transport `call_sync` uses in a kernel (DESIGN.md, "Transports"). */
+/** The transport `call_sync` uses in a kernel (protocol sections 7 and 8). */
 export type Transport = 'sab' | 'jspi' | 'async';
 
 /** Every transport name, for validating what the worker reports. */
@@ -52,6 +53,9 @@ export const BYTES_KEY = '$bytes';
 
 /** Wrapper key of an application object that would look like a placeholder. */
 export const ESCAPE_KEY = '$escape';
+
+/** Largest frame a sender may send: UTF-8 JSON plus every buffer, in bytes (256 MiB). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
 /** The error object carried by `litebridge.error` (protocol section 5). */
 export interface WireError {
@@ -107,14 +111,21 @@ export interface ResultMessage extends EnvelopeBase {
   value: unknown;
 }
 
-/** `litebridge.error`, both directions. */
+/** `litebridge.error`, both directions; with `id: 0` on the port, the page refuses a hello. */
 export interface ErrorMessage extends EnvelopeBase {
   kind: typeof Kind.error;
   error: WireError;
 }
 
+/** `litebridge.cancel`, both directions: the sender gave up on its call `id`; never answered. */
+export interface CancelMessage extends EnvelopeBase {
+  kind: typeof Kind.cancel;
+  /** Why, for messages and the aborted signal's reason. */
+  reason?: string;
+}
+
 /** Every JSON envelope. */
-export type Envelope = ReadyMessage | CallMessage | RegisterMessage | ResultMessage | ErrorMessage;
+export type Envelope = ReadyMessage | CallMessage | RegisterMessage | ResultMessage | ErrorMessage | CancelMessage;
 
 /**
  * `litebridge.hello`, worker -> page, posted on the kernel's `Worker` as a structured-clone

@@ -18,7 +18,8 @@ export interface Handler {
  * Check a method name against the protocol's naming rules (section 2).
  *
  * @param name - The method name as received.
- * @throws BridgeError with code `bad_request` if it is not a non-empty string, or
+ * @throws BridgeError with code `bad_request` if it is not a non-empty string or has an
+ *   empty segment (`a..b`), or
  *   `forbidden_name` if a dot-separated segment starts with `_` or is `constructor`,
  *   `__proto__` or `prototype`.
  */
@@ -27,6 +28,9 @@ export function checkMethodName(name: unknown): asserts name is string {
     throw new BridgeError(ErrorCode.badRequest, `method name must be a non-empty string, got ${typeof name === 'string' ? '""' : typeof name}`);
   }
   for (const segment of name.split('.')) {
+    if (segment === '') {
+      throw new BridgeError(ErrorCode.badRequest, `bad method name ${JSON.stringify(name)}: empty segment`);
+    }
     if (segment.startsWith('_') || FORBIDDEN_SEGMENTS.includes(segment)) {
       throw new BridgeError(
         ErrorCode.forbiddenName,

@@ -14,39 +14,43 @@ export interface ServedRequest {
   method: string;
   /**
    * Start the handler and return its answer: the frame itself when the handler returned a
-   * plain value (answered in the same task), else a promise of it that must never reject.
+   * plain value (answered in the same task), else a promise of it that must never reject
+   * (null: the call was cancelled, nothing to answer).
    */
-  run: () => Frame | Promise<Frame>;
+  run: () => Frame | Promise<Frame | null>;
 }
 
 /** Decodes a request frame (synchronously). */
 export type ServeFrame = (frame: Frame) => ServedRequest;
 
-/** Wait while `state[index] === value`, asynchronously, at most `timeoutMs`. */
-async function waitWhileAsync(state: Int32Array, index: number, value: number, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  let current = Atomics.load(state, index);
-  while (current === value) {
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) {
-      break;
-    }
-    await waitOnce(state, index, value, remaining);
-    current = Atomics.load(state, index);
-  }
-  return current;
-}
+/** `Atomics.waitAsync`'s shape (ES2024). */
+export type WaitAsyncFn = NonNullable<typeof nativeWaitAsync>;
 
-/** One `Atomics.waitAsync`, whatever shape it returns; polls where it does not exist. */
-async function waitOnce(state: Int32Array, index: number, value: number, timeoutMs: number): Promise<void> {
-  if (typeof nativeWaitAsync === 'function') {
-    const result = nativeWaitAsync.call(Atomics, state, index, value, timeoutMs);
+/**
+ * Longest sleep between two looks at `STATE` in a browser without `Atomics.waitAsync` (for
+ * example Firefox before 145), in milliseconds: polling starts at 1 ms after activity and
+ * doubles while the kernel stays idle, so an idle kernel costs about 20 wake-ups a second, not
+ * 1000. The first sync call after a quiet spell waits at most this long to be seen.
+ */
+export const MAX_POLL_MS = 50;
+
+/** One wait while `state[index] === value`: `Atomics.waitAsync`, or a sleep of `pollMs`. */
+async function waitOnce(
+  waitAsync: WaitAsyncFn | null,
+  state: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs: number,
+  pollMs: number
+): Promise<void> {
+  if (waitAsync !== null) {
+    const result = waitAsync.call(Atomics, state, index, value, timeoutMs);
     if (result.async) {
       await result.value;
     }
     return;
   }
-  await new Promise((resolve) => setTimeout(resolve, Math.min(timeoutMs, 1)));
+  await new Promise((resolve) => setTimeout(resolve, Math.min(timeoutMs, pollMs)));
 }
 
 /**
@@ -61,6 +65,7 @@ export class SabChannel {
   private readonly header: Int32Array;
   private readonly payload: Uint8Array;
   private readonly serve: ServeFrame;
+  private readonly waitAsync: WaitAsyncFn | null;
   private stopped = false;
   private incoming: { seq: number; reader: FrameReader } | null = null;
   private lastDispatchedSeq = 0;
@@ -69,11 +74,14 @@ export class SabChannel {
   /**
    * @param sab - The buffer from the hello (`HEADER_BYTES` of header, then the payload).
    * @param serve - Starts serving one decoded request.
+   * @param waitAsync - `Atomics.waitAsync` to use; null polls instead (browsers without it).
+   *   Defaults to the browser's own, captured before any wrapper.
    */
-  constructor(sab: SharedArrayBuffer, serve: ServeFrame) {
+  constructor(sab: SharedArrayBuffer, serve: ServeFrame, waitAsync: WaitAsyncFn | null = nativeWaitAsync ?? null) {
     this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.payload = new Uint8Array(sab, HEADER_BYTES);
     this.serve = serve;
+    this.waitAsync = waitAsync;
   }
 
   /** Tell the worker the page is attached (`PAGE_READY = 1`) and start the loop. */
@@ -107,20 +115,34 @@ export class SabChannel {
     return this.current !== null && this.current.seq === seq ? this.current.method : '(unknown)';
   }
 
-  private isStopped(): boolean {
-    return this.stopped;
-  }
-
   private async run(): Promise<void> {
+    let pollMs = 1;
     while (!this.stopped) {
       const state = Atomics.load(this.header, Slot.STATE);
       if (this.examine(state)) {
         // We acted (and may have stored REQUEST_ACK): look again before waiting. Waiting on
         // `state` now could sleep through the next chunk, whose STATE value is the same.
+        pollMs = 1;
         continue;
       }
-      await waitOnce(this.header, Slot.STATE, state, Infinity);
+      await waitOnce(this.waitAsync, this.header, Slot.STATE, state, Infinity, pollMs);
+      pollMs = Atomics.load(this.header, Slot.STATE) === state ? Math.min(pollMs * 2, MAX_POLL_MS) : 1;
     }
+  }
+
+  /** Wait while `STATE === value` (an answer chunk in flight), at most `timeoutMs`. */
+  private async waitWhile(value: number, timeoutMs: number): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    let current = Atomics.load(this.header, Slot.STATE);
+    while (current === value) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        break;
+      }
+      await waitOnce(this.waitAsync, this.header, Slot.STATE, value, remaining, 1);
+      current = Atomics.load(this.header, Slot.STATE);
+    }
+    return current;
   }
 
   /**
@@ -174,7 +196,7 @@ export class SabChannel {
     this.current = { seq, method: served.method };
     const answer = served.run();
     if (answer instanceof Promise) {
-      void answer.then((frame) => this.respond(seq, frame));
+      void answer.then((frame) => (frame === null ? undefined : this.respond(seq, frame)));
     } else {
       void this.respond(seq, answer); // writes the (first) answer chunk before returning
     }
@@ -201,8 +223,9 @@ export class SabChannel {
       if (writer.done) {
         return;
       }
-      const seen = await waitWhileAsync(this.header, Slot.STATE, base + Phase.RESPONSE, CHUNK_WAIT_MS);
-      if (seen !== base + Phase.RESPONSE_ACK || this.isStopped()) {
+      const seen = await this.waitWhile(base + Phase.RESPONSE, CHUNK_WAIT_MS);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run during the await
+      if (seen !== base + Phase.RESPONSE_ACK || this.stopped) {
         if (seen === base + Phase.RESPONSE) {
           Atomics.store(this.header, Slot.STATE, Phase.IDLE);
           Atomics.notify(this.header, Slot.STATE);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { FrameError, FrameReader, FrameWriter, packFrame, unpackFrame } from '../src/frame';
+import { FrameError, FrameReader, FrameWriter } from '../src/frame';
+import { packFrame, unpackFrame } from './fixtures/frames';
 
 function bytes(length: number, seed: number): Uint8Array {
   return new Uint8Array(length).map((_, i) => (i * 31 + seed) & 0xff);
