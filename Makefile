@@ -2,7 +2,7 @@
 #
 #   make serve   install what is needed, build _output/, serve it at http://127.0.0.1:$(PORT)
 #   make site    build _output/ only (static files, deployable under any sub-path)
-#   make test    install everything (incl. Debian's chromium), build, lint, unit + browser tests
+#   make test    install everything (incl. Debian's chromium), build, lint, unit (CPython + node) + browser tests
 #   make lint    ruff, mypy, and the JS linter
 #   make clean   remove build products (keeps .venv and download caches)
 #
@@ -123,8 +123,11 @@ ifneq ($(HAS_JS),)
 	cd js && npm run --silent lint
 endif
 
-unit: $(DEPS_STAMP)
+unit: $(DEPS_STAMP) $(NPM_STAMP)
 	$(PY) -m pytest -q tests/unit
+ifneq ($(HAS_JS),)
+	cd js && npm run --silent test 2>&1 | tail -n 12
+endif
 
 browser: $(SITE_STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q tests/browser

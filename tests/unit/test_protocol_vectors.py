@@ -1,0 +1,95 @@
+"""The shared protocol vectors (``tests/protocol/vectors.json``) from the Python side.
+
+``js/test/vectors.test.ts`` runs the same file from the JavaScript side, so the two mirrors of
+``docs/protocol.md`` (``py/litebridge`` and ``js/src``) cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import litebridge
+from litebridge import protocol
+from litebridge.codec import decode, encode
+from litebridge.dispatch import check_name
+from litebridge.errors import MethodLookupError, error_from_wire
+
+VECTORS: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "protocol" / "vectors.json").read_text(encoding="utf-8")
+)
+
+
+def native(value: Any) -> Any:
+    """Turn a tagged vector value into the Python value it stands for."""
+    if isinstance(value, list):
+        return [native(item) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"@bytes"}:
+            return bytes.fromhex(value["@bytes"])
+        if set(value) == {"@float"}:
+            return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}[value["@float"]]
+        return {key: native(item) for key, item in value.items()}
+    return value
+
+
+def ids(cases: list[dict[str, Any]]) -> list[str]:
+    return [case["name"] for case in cases]
+
+
+def test_constants_match_the_vectors() -> None:
+    assert protocol.PROTOCOL_VERSION == VECTORS["protocol_version"]
+    assert list(typing.get_args(protocol.Kind)) == VECTORS["kinds"]
+    assert list(typing.get_args(protocol.ErrorCode)) == VECTORS["codes"]
+    assert set(VECTORS["codes"]) == protocol.CODES
+    assert set(VECTORS["forbidden_segments"]) == protocol.FORBIDDEN_SEGMENTS
+    assert protocol.MAX_PAYLOAD_BYTES == VECTORS["max_payload_bytes"]
+
+
+@pytest.mark.parametrize("case", VECTORS["encode"], ids=ids(VECTORS["encode"]))
+def test_encode(case: dict[str, Any]) -> None:
+    text, buffers = encode(native(case["value"]))
+    assert json.loads(text) == case["wire"]
+    assert [bytes(b).hex() for b in buffers] == case["buffers"]
+
+
+@pytest.mark.parametrize("case", VECTORS["encode"], ids=ids(VECTORS["encode"]))
+def test_decode(case: dict[str, Any]) -> None:
+    buffers = [bytes.fromhex(b) for b in case["buffers"]]
+    assert decode(json.dumps(case["wire"]), buffers) == native(case["value"])
+
+
+@pytest.mark.parametrize("case", VECTORS["refuse"], ids=ids(VECTORS["refuse"]))
+def test_refuse(case: dict[str, Any]) -> None:
+    with pytest.raises(TypeError, match="cannot send") as info:
+        encode(native(case["value"]))
+    assert f"at {case['py_path']}" in str(info.value)
+    assert case.get("message", "") in str(info.value)
+
+
+@pytest.mark.parametrize("case", VECTORS["decode_errors"], ids=ids(VECTORS["decode_errors"]))
+def test_decode_errors(case: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="bad frame"):
+        decode(json.dumps(case["wire"]), [bytes.fromhex(b) for b in case["buffers"]])
+
+
+@pytest.mark.parametrize("case", VECTORS["names"], ids=[repr(c["name"]) for c in VECTORS["names"]])
+def test_names(case: dict[str, Any]) -> None:
+    if case["outcome"] == "ok":
+        assert check_name(case["name"]) == case["name"].split(".")
+        return
+    with pytest.raises(MethodLookupError) as info:
+        check_name(case["name"])
+    assert info.value.code == case["outcome"]
+
+
+@pytest.mark.parametrize("case", VECTORS["errors"], ids=ids(VECTORS["errors"]))
+def test_errors(case: dict[str, Any]) -> None:
+    error = error_from_wire(case["wire"])
+    assert type(error) is getattr(litebridge, case["python"])
+    assert error.code == case["code"]
