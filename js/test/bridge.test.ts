@@ -289,8 +289,121 @@ describe('KernelBridge over the port (async transport)', () => {
     const answer = await python.request({ kind: 'litebridge.call', method: 'reenter', args: [], sync: true });
     const error = answer.envelope.error as Envelope;
     assert.equal(error.type, 'BridgeError');
+    assert.equal(error.code, 'busy'); // the code crosses, so Python raises JSError(code="busy")
     assert.match(error.message as string, /blocked in call_sync of handler "reenter"/);
     // Once the sync call is answered, page -> Python calls are served again.
     assert.equal(await bridge.call('multiply', 1, 2), 2);
   });
 });
+
+describe('KernelBridge: cancellation, handler context, refusals', () => {
+  let globals: HandlerRegistry;
+  let bridge: KernelBridge;
+  let python: FakePython;
+
+  beforeEach(() => {
+    globals = new HandlerRegistry();
+    bridge = new KernelBridge('kernel-1', globals, '0.1.0');
+    python = new FakePython();
+    python.connect(bridge);
+  });
+
+  afterEach(() => {
+    bridge.close();
+  });
+
+  const settle = (ms = 20): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('a cancel from Python aborts the handler\'s signal, drops its answer and ends busy', async () => {
+    const seen: { aborted?: boolean; reason?: string } = {};
+    globals.register({
+      hang(this: { signal: AbortSignal }) {
+        return new Promise((resolve) => {
+          this.signal.addEventListener('abort', () => {
+            seen.aborted = true;
+            seen.reason = (this.signal.reason as Error).message;
+            resolve('too late');
+          });
+        });
+      }
+    });
+    python.answer = () => ({ json: { kind: 'litebridge.result', value: 'served' } });
+    // a sync call (jspi) whose handler never answers: the kernel is blocked on it
+    python.helper.post(JSON.stringify({ v: 1, id: 7, kind: 'litebridge.call', method: 'hang', args: [], sync: true }), null);
+    await settle();
+    assert.deepEqual(bridge.counts(), { calls: 0, serving: 1 });
+    await assert.rejects(bridge.call('x'), (error: unknown) => error instanceof BridgeError && error.code === 'busy');
+    // Python's call_sync timed out: it cancels the call
+    python.helper.post(JSON.stringify({ v: 1, id: 7, kind: 'litebridge.cancel', reason: 'call_sync timed out in Python' }), null);
+    await settle();
+    assert.equal(seen.aborted, true);
+    assert.match(seen.reason ?? '', /cancelled: call_sync timed out in Python/);
+    assert.deepEqual(bridge.counts(), { calls: 0, serving: 0 });
+    assert.equal(python.frames.filter((f) => f.envelope.id === 7).length, 0, 'no answer to a cancelled call');
+    assert.equal(await bridge.call('x'), 'served', 'the kernel is not reported busy any more');
+  });
+
+  it('aborting or timing out a page -> Python call sends a cancel for it', async () => {
+    const controller = new AbortController();
+    const aborted = bridge.invoke('slow', [], { signal: controller.signal });
+    await settle();
+    controller.abort(new Error('user gave up'));
+    await assert.rejects(aborted, { message: 'user gave up' });
+    await assert.rejects(bridge.invoke('slower', [], { timeoutMs: 10 }), (error: unknown) => error instanceof BridgeError && error.code === 'timeout');
+    await settle();
+    const calls = python.frames.filter((f) => f.envelope.kind === 'litebridge.call').map((f) => f.envelope.id);
+    const cancels = python.frames.filter((f) => f.envelope.kind === 'litebridge.cancel').map((f) => f.envelope.id);
+    assert.deepEqual(cancels, calls);
+    assert.deepEqual(bridge.counts(), { calls: 0, serving: 0 });
+  });
+
+  it('handlers get the calling kernel as this.kernel and keep their state in this', async () => {
+    const counter = {
+      count: 0,
+      bump(this: { count: number; kernel: KernelBridge }) {
+        this.count += 1;
+        return [this.count, this.kernel.id];
+      }
+    };
+    globals.register(counter);
+    const first = await python.request({ kind: 'litebridge.call', method: 'bump', args: [] });
+    const second = await python.request({ kind: 'litebridge.call', method: 'bump', args: [] });
+    assert.deepEqual(first.envelope.value, [1, 'kernel-1']);
+    assert.deepEqual(second.envelope.value, [2, 'kernel-1']);
+    assert.equal(counter.count, 2);
+    const other = new KernelBridge('kernel-2', globals, '0.1.0');
+    const otherPython = new FakePython();
+    otherPython.connect(other);
+    const third = await otherPython.request({ kind: 'litebridge.call', method: 'bump', args: [] });
+    assert.deepEqual(third.envelope.value, [3, 'kernel-2']);
+    other.close();
+  });
+
+  it('refuses a hello of another protocol version on its port, naming both versions', async () => {
+    const other = new KernelBridge('kernel-3', globals, '0.1.0');
+    const channel = new MessageChannel();
+    const refusal = new Promise<Envelope>((resolve) => {
+      channel.port1.onmessage = (event: MessageEvent<{ json: string }>) => {
+        resolve(JSON.parse(event.data.json) as Envelope);
+      };
+    });
+    other.attach({ v: 99, id: 0, kind: 'litebridge.hello', port: channel.port2, sab: null, pyodide: 'x', python: 'y' } as never);
+    const message = await refusal;
+    channel.port1.close();
+    assert.equal(message.kind, 'litebridge.error');
+    assert.equal(message.id, 0);
+    const error = message.error as Envelope;
+    assert.equal(error.code, 'bad_request');
+    assert.match(error.message as string, /version 99.*version 1/);
+    assert.equal(other.connected, false);
+    other.close();
+  });
+
+  it('refuses a call over the 256 MiB frame limit before sending it', async () => {
+    const half = new Uint8Array(129 * 1024 * 1024);
+    await assert.rejects(bridge.call('big', half, half), (error: unknown) => error instanceof RangeError && /over the limit of 268435456 bytes/.test(error.message));
+    await settle();
+    assert.equal(python.frames.filter((f) => f.envelope.kind === 'litebridge.call').length, 0);
+  });
+});
+
