@@ -1,4 +1,4 @@
-"""Value encoding (protocol section 4) and binary frames (section 6), in CPython."""
+"""Value encoding (protocol section 4), in CPython."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 import pytest
 
 from litebridge.codec import decode, decode_envelope, encode, encode_envelope
-from litebridge.protocol import MAX_SAFE_INTEGER
+from litebridge.protocol import MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER
 
 
 def round_trip(value: object) -> object:
@@ -256,3 +256,31 @@ def test_decode_envelope_refuses_malformed_envelopes(text: str, pattern: str) ->
         decode_envelope(text)
 
 
+# --- issue 7: lone surrogates, the size limit ------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        (["ok", "\ud800"], "args[1]"),
+        ([{"k": ["x\udc00"]}], "args[0]['k'][0]"),
+        ([{"\ud83d": 1}], "args[0]['\\ud83d']"),
+    ],
+)
+def test_lone_surrogates_are_refused_with_their_path(value: object, path: str) -> None:
+    with pytest.raises(TypeError, match="lone surrogate") as info:
+        encode(value)
+    assert f"at {path} " in str(info.value)
+    with pytest.raises(TypeError, match="lone surrogate"):
+        encode_envelope({"v": 1, "id": 1, "kind": "litebridge.call", "method": "m", "args": value}, "args")
+
+
+def test_surrogate_pairs_from_json_are_fine() -> None:
+    text, _ = encode(["😀", "é"])
+    assert decode(text) == ["😀", "é"]
+
+
+def test_frames_over_the_limit_are_refused_before_sending() -> None:
+    half = bytes(MAX_PAYLOAD_BYTES // 2 + 1)
+    with pytest.raises(ValueError, match=f"over the limit of {MAX_PAYLOAD_BYTES} bytes"):
+        encode_envelope({"v": 1, "id": 1, "kind": "litebridge.call", "method": "m", "args": [half, half]}, "args")
+    _, buffers = encode([half])  # one half is fine
+    assert len(buffers) == 1

@@ -243,3 +243,66 @@ def test_args_must_be_a_list() -> None:
     reg.expose(Example())
     out = answer(reg.invoke(13, "multiply", {"a": 1}))
     assert out["error"]["code"] == "bad_request"
+
+
+# --- issue 7: BaseException, listing without side effects ----------------------------------
+class Exits:
+    def leave(self) -> None:
+        raise SystemExit(3)
+
+    def interrupted(self) -> None:
+        raise KeyboardInterrupt
+
+    async def leave_later(self) -> None:
+        await asyncio.sleep(0)
+        raise SystemExit("bye")
+
+
+@pytest.mark.parametrize(("method", "etype"), [("leave", "SystemExit"), ("interrupted", "KeyboardInterrupt")])
+def test_base_exceptions_of_exposed_methods_are_answered(method: str, etype: str) -> None:
+    reg = Registry()
+    reg.expose(Exits())
+    out = answer(reg.invoke(9, method, []))
+    assert out["kind"] == "litebridge.error"
+    assert out["error"]["type"] == etype
+
+
+def test_base_exception_of_an_async_method_is_answered() -> None:
+    reg = Registry()
+    reg.expose(Exits())
+    out = answer(reg.invoke(10, "leave_later", []))
+    assert out["error"]["type"] == "SystemExit"
+    assert out["error"]["message"] == "bye"
+
+
+def test_listing_names_runs_no_property_getter() -> None:
+    reads: list[str] = []
+
+    class Lazy:
+        @property
+        def expensive(self) -> int:
+            reads.append("expensive")
+            return 1
+
+        @staticmethod
+        def helper() -> int:
+            return 2
+
+        def method(self) -> int:
+            return 3
+
+    reg = Registry()
+    reg.expose(Lazy(), name="lazy")
+    out = answer(reg.invoke(11, "lazy.mistyped", []))
+    assert out["error"]["code"] == "unknown_method"
+    assert "lazy.helper" in out["error"]["message"]
+    assert "lazy.method" in out["error"]["message"]
+    assert reads == []
+
+
+def test_error_answer_with_a_lone_surrogate_is_still_sent() -> None:
+    reg = Registry()
+    reg.expose(lambda: (_ for _ in ()).throw(ValueError("bad \ud800 text")), name="broken")
+    out = answer(reg.invoke(12, "broken", []))
+    assert out["error"]["type"] == "ValueError"
+    assert out["error"]["message"] == "bad ? text"

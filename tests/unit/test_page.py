@@ -402,7 +402,7 @@ def test_call_sync_sab_page_never_attached() -> None:
             harness.page.call_sync("echo", timeout=0.01)
         # past it: every call fails at once, naming the likely cause
         harness.page._connected_at -= READY_WAIT_S + 1
-        with pytest.raises(BridgeUnavailable, match="never attached.*labextension"):
+        with pytest.raises(BridgeUnavailable, match=r"never attached.*labextension"):
             harness.page.call_sync("echo", timeout=None)
         with pytest.raises(BridgeUnavailable, match="never attached"):
             harness.page.call("echo", timeout=None)
@@ -559,3 +559,116 @@ def test_cpython_import_works_and_calls_say_why_not() -> None:
     assert litebridge.__version__ == "0.1.0"
     with pytest.raises(AttributeError):
         _ = litebridge.nonexistent
+
+
+# --- issue 7: cancellation, refusal, one Page per kernel ------------------------------------
+def cancels(h: Harness) -> list[int]:
+    return [m["id"] for m in h.fake.received if m["kind"] == "litebridge.cancel"]
+
+
+def test_cancelling_a_call_tells_the_page_and_leaves_nothing_pending(h: Harness) -> None:
+    h.page.connect()
+    h.settle()
+    h.fake.hold = True
+    future = h.page.call("echo", "x", timeout=None)
+    h.settle()
+    assert h.page.counts == {"calls": 1, "serving": 0}
+    assert future.cancel()
+    h.settle()
+    assert cancels(h) == [h.fake.held[0]["id"]]
+    assert h.page.counts == {"calls": 0, "serving": 0}
+
+
+def test_a_task_cancelled_while_awaiting_a_call_cancels_it_on_the_page(h: Harness) -> None:
+    h.page.connect()
+    h.settle()
+    h.fake.hold = True
+
+    async def caller() -> object:
+        return await h.page.call("echo", "x", timeout=None)
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(caller())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    h.run(scenario())
+    assert cancels(h) == [h.fake.held[0]["id"]]
+    assert h.page.counts["calls"] == 0
+
+
+def test_a_timeout_cancels_the_call_on_the_page(h: Harness) -> None:
+    h.page.connect()
+    h.settle()
+    h.fake.hold = True
+    with pytest.raises(CallTimeout):
+        h.run(h.page.call("echo", timeout=0.02))
+    assert cancels(h) == [h.fake.held[0]["id"]]
+    with pytest.raises(CallTimeout):
+        h.page.call_sync("echo", timeout=0.02)  # jspi: the same future and timer
+    assert cancels(h) == [m["id"] for m in h.fake.held]
+    assert h.page.counts == {"calls": 0, "serving": 0}
+
+
+def test_a_sab_timeout_cancels_the_call_on_the_page(sab: Harness) -> None:
+    sab.fake.hold = True
+    with pytest.raises(CallTimeout):
+        sab.page.call_sync("echo", timeout=0.02)
+    sab.settle()
+    assert cancels(sab) == [sab.fake.held[0]["id"]]
+
+
+def test_the_page_cancels_an_async_exposed_method(h: Harness) -> None:
+    started = asyncio.Event()
+    finished: list[str] = []
+
+    class Slow:
+        async def wait(self) -> str:
+            started.set()
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                finished.append("cancelled")
+                raise
+            return "done"
+
+    h.page.expose(Slow())
+    page_call(h, 5, "wait")
+    assert h.page.counts["serving"] == 1
+    h.link.deliver(encode_envelope({"v": 1, "id": 5, "kind": "litebridge.cancel", "reason": "page timeout"}))
+    h.settle()
+    assert finished == ["cancelled"]
+    assert h.page.counts == {"calls": 0, "serving": 0}
+
+
+def test_a_refused_hello_fails_pending_and_later_calls_at_once(h: Harness) -> None:
+    h.fake.attached = False  # no ready: the page refuses instead
+    h.page.connect()
+    pending = h.page.call("echo", timeout=None)
+    refusal = encode_envelope(
+        {
+            "v": 2,  # a refusal is understood whatever the page's version
+            "id": 0,
+            "kind": "litebridge.error",
+            "error": {
+                "type": "BridgeError",
+                "message": "protocol version 1 is not 2",
+                "stack": "",
+                "code": "bad_request",
+            },
+        }
+    )
+    h.link.deliver(refusal)
+    with pytest.raises(BridgeUnavailable, match=r"refused .* protocol version 1 is not 2"):
+        h.run(pending)
+    with pytest.raises(BridgeUnavailable, match="refused"):
+        h.page.call("echo")
+    with pytest.raises(BridgeUnavailable, match="refused"):
+        h.page.call_sync("echo")
+
+
+def test_page_without_connector_is_one_object_per_process() -> None:
+    assert Page() is Page() is litebridge.page
+    assert Page(lambda on_frame: None) is not Page(lambda on_frame: None)  # type: ignore[arg-type,return-value]

@@ -43,12 +43,12 @@ def ids(cases: list[dict[str, Any]]) -> list[str]:
 
 
 def test_constants_match_the_vectors() -> None:
-    assert protocol.PROTOCOL_VERSION == VECTORS["protocol_version"]
+    assert VECTORS["protocol_version"] == protocol.PROTOCOL_VERSION
     assert list(typing.get_args(protocol.Kind)) == VECTORS["kinds"]
     assert list(typing.get_args(protocol.ErrorCode)) == VECTORS["codes"]
     assert set(VECTORS["codes"]) == protocol.CODES
     assert set(VECTORS["forbidden_segments"]) == protocol.FORBIDDEN_SEGMENTS
-    assert protocol.MAX_PAYLOAD_BYTES == VECTORS["max_payload_bytes"]
+    assert VECTORS["max_payload_bytes"] == protocol.MAX_PAYLOAD_BYTES
 
 
 @pytest.mark.parametrize("case", VECTORS["encode"], ids=ids(VECTORS["encode"]))
