@@ -4,8 +4,10 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { KernelBridge, isHello } from '../src/bridge';
 import { BridgeError, PythonError } from '../src/errors';
 import { HandlerRegistry } from '../src/registry';
+import { readFileSync } from 'node:fs';
+
 import type { WorkerHelperApi } from './fixtures/helper';
-import { loadHelper } from './fixtures/helper';
+import { HELPER_PATH, loadHelper } from './fixtures/helper';
 
 type Envelope = Record<string, unknown>;
 
@@ -397,6 +399,15 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
     assert.match(error.message as string, /version 99.*version 1/);
     assert.equal(other.connected, false);
     other.close();
+  });
+
+  it('refuses a second connection from the same worker (one connection per kernel)', () => {
+    // beforeEach connected one helper in this "worker" (the test process's global)
+    const second = (0, eval)(readFileSync(HELPER_PATH, 'utf8')) as WorkerHelperApi;
+    assert.throws(
+      () => second.connect(() => undefined, '314.0.6', '3.14.0'),
+      (error: unknown) => error instanceof Error && error.name === 'BridgeError' && /already connected/.test(error.message)
+    );
   });
 
   it('refuses a call over the 256 MiB frame limit before sending it', async () => {

@@ -160,6 +160,9 @@ function borrowBuffers(buffers: unknown): BorrowedBuffers {
   return { views, release };
 }
 
+/** Set on the worker global once a helper has connected: one connection per kernel. */
+const CONNECTED = Symbol.for('litebridge.connected');
+
 /** The worker global as far as the helper uses it. */
 interface WorkerGlobal {
   postMessage(message: unknown, transfer: Transferable[]): void;
@@ -224,6 +227,16 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     if (port !== null) {
       throw namedError('BridgeError', 'connect() was already called');
     }
+    const marks = scope as WorkerGlobal & { [CONNECTED]?: true };
+    if (marks[CONNECTED] === true) {
+      // One connection per kernel: a second hello would orphan the first one's calls and
+      // exposed objects on the page (e.g. after importlib.reload of litebridge's modules).
+      throw namedError(
+        'BridgeError',
+        'litebridge is already connected to the page in this kernel: use litebridge.page (a second connection would orphan the first)'
+      );
+    }
+    marks[CONNECTED] = true;
     const channel = new MessageChannel();
     port = channel.port1;
     port.onmessage = (event: MessageEvent<PortFrame>) => {
