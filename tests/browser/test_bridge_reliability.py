@@ -96,7 +96,7 @@ def test_call_sync_timeout_does_not_leave_the_kernel_busy(bridged: LiteKernel) -
         bridged.run("page.call_sync('hang', 'd1', timeout=0.5)")
     # the page serves calls into the kernel again at once, in both transports
     assert js_call(bridged.page, bridged.id, "multiply", 6, 7) == {"ok": True, "value": 42}
-    assert ["d1"] == [tag for tag, _ in _aborts(bridged) if tag == "d1"]
+    assert [tag for tag, _ in _aborts(bridged) if tag == "d1"] == ["d1"]
     assert _idle(bridged) == _ZERO
 
 
