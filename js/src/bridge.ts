@@ -21,7 +21,7 @@ import type {
 } from './protocol';
 import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, TRANSPORTS } from './protocol';
 import type { HandlerRegistry } from './registry';
-import { HandlerRegistry as Registry, evaluateSource, resolveHandler } from './registry';
+import { HandlerRegistry as Registry, checkMethodName, evaluateSource, resolveHandler } from './registry';
 import type { ServedRequest } from './sabChannel';
 import { SabChannel } from './sabChannel';
 
@@ -300,7 +300,8 @@ export class KernelBridge {
    *   an `async` exposed method is cancelled.
    * @returns A promise of the decoded result.
    * @throws (rejects) `TypeError` if an argument cannot be sent, `RangeError` if the call is
-   *   over the 256 MiB frame limit (nothing is sent in either case);
+   *   over the 256 MiB frame limit, {@link BridgeError} `forbidden_name`/`bad_request` for a
+   *   private, reserved or malformed name (nothing is sent in these cases);
    *   {@link PythonError} if the method raised; {@link BridgeError} with code
    *   `unknown_method`/`forbidden_name` (the name), `busy` (the kernel is blocked in
    *   `call_sync`), `timeout`, `closed` (kernel disposed) or `bad_request`; the signal's
@@ -313,6 +314,7 @@ export class KernelBridge {
     if (!Array.isArray(args)) {
       throw new TypeError('args must be an array');
     }
+    checkMethodName(method); // refused before sending, as Python would refuse it
     const encoded = encodeValue(args, 'args');
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const { signal } = options;

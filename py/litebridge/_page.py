@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from .codec import Buffer, decode_envelope, encode_envelope
-from .dispatch import Frame, Registry, answer_error
+from .dispatch import Frame, Registry, answer_error, check_name
 from .errors import (
     BridgeError,
     BridgeUnavailable,
     CallTimeout,
+    MethodLookupError,
     SyncUnavailable,
+    UnknownMethodError,
     error_from_wire,
 )
 from .protocol import (
@@ -185,9 +187,21 @@ def _check_timeout(timeout: float | None) -> float | None:
     return float(timeout)
 
 
+_VALID_METHODS: set[str] = set()
+"""Method names already checked (names repeat: one set lookup per call afterwards)."""
+
+
 def _check_method(method: object) -> str:
+    if method in _VALID_METHODS:
+        return method
     if type(method) is not str or not method:
         raise TypeError(f"method must be a non-empty str, got {method!r}")
+    try:
+        check_name(method)
+    except MethodLookupError as exc:  # refused before sending, as the page would refuse it
+        raise UnknownMethodError("BridgeError", str(exc), "", exc.code) from None
+    if len(_VALID_METHODS) < 4096:
+        _VALID_METHODS.add(method)
     return method
 
 
@@ -346,6 +360,9 @@ class Page:
             names its type and path (``cannot send set at args[1]['k']``).
         ValueError
             At once, when the call would exceed the 256 MiB frame limit.
+        UnknownMethodError
+            At once, for a private, reserved or malformed method name (``"_x"``, ``"a..b"``;
+            code ``forbidden_name`` or ``bad_request``), which the page would refuse too.
         BridgeUnavailable
             Outside the Pyodide kernel, or at once when the page never attached or refused
             the connection (the message says which).
@@ -383,6 +400,8 @@ class Page:
             Before sending, when an argument cannot be sent (names type and path).
         ValueError
             Before sending, when the call would exceed the 256 MiB frame limit.
+        UnknownMethodError
+            Before sending, for a private, reserved or malformed method name.
         JSError
             The handler threw (``.name``, ``.message``, ``.stack``).
         UnknownMethodError

@@ -672,3 +672,15 @@ def test_a_refused_hello_fails_pending_and_later_calls_at_once(h: Harness) -> No
 def test_page_without_connector_is_one_object_per_process() -> None:
     assert Page() is Page() is litebridge.page
     assert Page(lambda on_frame: None) is not Page(lambda on_frame: None)  # type: ignore[arg-type,return-value]
+
+
+@pytest.mark.parametrize(
+    ("method", "code"), [("_x", "forbidden_name"), ("a.__proto__", "forbidden_name"), ("a..b", "bad_request")]
+)
+def test_bad_method_names_are_refused_before_sending(h: Harness, method: str, code: str) -> None:
+    with pytest.raises(UnknownMethodError) as info:
+        h.page.call(method)
+    assert info.value.code == code
+    with pytest.raises(UnknownMethodError):
+        h.page.call_sync(method)
+    assert not [m for m in h.fake.received if m["kind"] == "litebridge.call"]
