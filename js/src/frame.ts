@@ -1,5 +1,5 @@
 /**
- * The binary frame of protocol section 6, written and read in chunks.
+ * The binary frame of protocol section 7, written and read in chunks.
  *
  * Layout: `J` (uint32 LE, bytes of the UTF-8 JSON), `N` (uint32 LE, number of buffers),
  * `N` x uint32 LE buffer lengths, the JSON, then the buffers concatenated with no padding.

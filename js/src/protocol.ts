@@ -155,7 +155,7 @@ export interface PortFrame {
   buffers: ArrayBuffer[];
 }
 
-/** SAB layout (protocol section 6): bytes of the Int32 header before the payload. */
+/** SAB layout (protocol section 7): bytes of the Int32 header before the payload. */
 export const HEADER_BYTES = 32;
 
 /** Bytes of the SharedArrayBuffer the worker helper allocates: 8 MiB payload + header. */
@@ -197,7 +197,7 @@ export const SEQ_WRAP = 2 ** 27;
 /** Bound of a wait for a chunk acknowledgement, in milliseconds. */
 export const CHUNK_WAIT_MS = 10000;
 
-/** Default timeout of a call, in milliseconds (protocol section 8). */
+/** Default timeout of a call, in milliseconds (protocol section 9). */
 export const DEFAULT_TIMEOUT_MS = 30000;
 
 /** Bytes of the fixed part of a binary frame header: `J` and `N`, uint32 LE each. */

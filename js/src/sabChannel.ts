@@ -1,5 +1,5 @@
 /**
- * The page end of the SharedArrayBuffer channel (protocol section 6).
+ * The page end of the SharedArrayBuffer channel (protocol section 7).
  *
  * @packageDocumentation
  */

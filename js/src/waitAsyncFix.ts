@@ -35,7 +35,7 @@ export const nativeWaitAsync: WaitAsync | undefined = (Atomics as unknown as Ato
  * `Atomics.waitAsync(...).value.then(...)`. When the worker has already answered, the
  * native call returns synchronously with `{async: false, value: "not-equal"}`; `value` is
  * then a string, not a Promise, and the request never completes: about 5 executes in 100
- * hung on this machine (see `DESIGN.md`). Returning the synchronous outcome as an
+ * hung on our 2-core test machine. Returning the synchronous outcome as an
  * already-resolved Promise keeps the meaning of the result and makes `.value.then` always
  * valid.
  *

@@ -2,7 +2,7 @@
 
 :class:`Page` owns ids, envelopes, the codec and the table of pending calls. It talks to the
 page through a :class:`Link`, a small transport interface: in the kernel that is
-:class:`litebridge._pyodide.PyodideLink` (the JavaScript worker helper of protocol section 9);
+:class:`litebridge._pyodide.PyodideLink` (the JavaScript worker helper of protocol section 10);
 in unit tests an in-process fake. So call/answer matching, timeouts and late-answer dropping are
 pure logic, tested in CPython.
 """
@@ -93,7 +93,7 @@ class Link(Protocol):
         ...
 
     def call_sab(self, text: str, buffers: list[Buffer], timeout_s: float | None) -> tuple[str, Sequence[Buffer]]:
-        """One synchronous SAB round trip (section 6); raises :class:`CallTimeout`."""
+        """One synchronous SAB round trip (section 7); raises :class:`CallTimeout`."""
         ...
 
     def block(self, awaitable: Awaitable[T]) -> T:

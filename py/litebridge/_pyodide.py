@@ -1,10 +1,10 @@
-"""The browser link: the JavaScript worker helper (protocol section 9) driven from Pyodide.
+"""The browser link: the JavaScript worker helper (protocol section 10) driven from Pyodide.
 
 Imported only when ``sys.platform == "emscripten"``. The helper's source ships as package data
 (``litebridge/_worker.js``, built from ``js/src/worker/helper.ts``); evaluating it with
 ``pyodide.code.run_js`` returns the helper object. Every round trip is one helper call: the
 bound JavaScript methods are looked up once and cached here (a cached FFI call costs about
-1.5 us, a fresh attribute lookup plus call 6-8 us, DESIGN.md).
+1.5 us, a fresh attribute lookup plus call 6-8 us, measured with Pyodide 314 in Chromium 156).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The fixtures in ``tests/browser/conftest.py`` wrap these; import from here for types and helpers.
 
-- :data:`CHROMIUM_ARGS`, :data:`CHROMIUM` -- how Debian's chromium is launched (DESIGN.md).
+- :data:`CHROMIUM_ARGS`, :data:`CHROMIUM` -- how Debian's chromium is launched (no downloads, no background traffic).
 - :class:`NetworkGuard` -- routes every request: 127.0.0.1 goes through, anything else is
   aborted and recorded (``guard.blocked``).
 - :class:`ConsoleLog` -- collects console messages (page and its workers) and page errors.

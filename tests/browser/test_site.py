@@ -24,7 +24,7 @@ SERVINGS = [
 browser_servings = pytest.mark.parametrize(("isolated", "base_path"), SERVINGS, indirect=True, scope="module")
 
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
-#: executes in the soak test; the upstream waitAsync race hung about 5 in 100 (DESIGN.md)
+#: executes in the soak test; the upstream waitAsync race hung about 5 in 100 (js/src/waitAsyncFix.ts)
 SOAK_EXECUTES = 200
 
 
@@ -157,7 +157,7 @@ def test_hello_notebook_through_the_ui(new_page: Any) -> None:
 def test_many_executes_complete(kernel: LiteKernel, site_dir: Path, isolated: bool) -> None:
     if isolated:
         # The kernel's coincident transport calls Atomics.waitAsync(...).value.then, which hangs
-        # when the worker answered first (DESIGN.md); the litebridge labextension wraps
+        # when the worker answered first (js/src/waitAsyncFix.ts); the labextension wraps
         # Atomics.waitAsync before the kernel starts. It must be in place, not just present.
         installed = kernel.page.evaluate(
             "() => Atomics.waitAsync?.[Symbol.for('litebridge.waitAsyncWrapped')] === true"

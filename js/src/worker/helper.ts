@@ -1,5 +1,5 @@
 /**
- * The worker helper (protocol section 9): the JavaScript half of the worker side.
+ * The worker helper (protocol section 10): the JavaScript half of the worker side.
  *
  * Bundled into `litebridge/_worker.js`; evaluating that text with `pyodide.code.run_js(text)`
  * returns a fresh {@link WorkerHelper}. It is transport only: it moves frames, it never
@@ -26,7 +26,7 @@ import {
 /** Receives every frame arriving on the port: JSON text and its buffers (or null). */
 export type FrameCallback = (json: string, buffers: Uint8Array[] | null) => void;
 
-/** The helper object `run_js` returns (protocol section 9). */
+/** The helper object `run_js` returns (protocol section 10). */
 export interface WorkerHelper {
   /**
    * Create the MessageChannel (and the SharedArrayBuffer when `crossOriginIsolated`), post
@@ -59,7 +59,7 @@ export interface WorkerHelper {
    */
   waitPageReady(timeoutMs: number): boolean;
   /**
-   * One synchronous round trip over the SAB (protocol section 6).
+   * One synchronous round trip over the SAB (protocol section 7).
    *
    * @param json - The request envelope as JSON text.
    * @param buffers - As for {@link WorkerHelper.post}; read in place, not copied first.
