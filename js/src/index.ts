@@ -5,11 +5,13 @@
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import type { IKernel } from '@jupyterlite/services';
-import { IKernelSpecs } from '@jupyterlite/services';
+import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
 
 import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
 import { installCoincidentResultFix } from './coincidentResultFix';
+import type { KernelClientLike, KernelLike } from './interrupt';
+import { KernelInterrupts } from './interrupt';
 import { installWaitAsyncFix } from './waitAsyncFix';
 
 export type { KernelBridge, InvokeOptions } from './bridge';
@@ -56,7 +58,7 @@ function workerOf(kernel: IKernel): MessageSource | null {
  * Wrap every kernel factory, including ones registered later, so that each kernel created
  * gets a bridge listening on its Worker for the hello, closed when the kernel is disposed.
  */
-function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager): void {
+function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager, interrupts: KernelInterrupts): void {
   const wrapped = new WeakSet<KernelFactory>();
   const wrapAll = (): void => {
     for (const [name, factory] of kernelspecs.factories) {
@@ -68,6 +70,10 @@ function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager): void 
         // The worker exists now and cannot have sent its hello yet: it sends it when
         // Python first imports litebridge, long after Pyodide has booted.
         const worker = workerOf(kernel);
+        if (!kernel.isDisposed) {
+          interrupts.attach(kernel as unknown as KernelLike, worker);
+          kernel.disposed.connect(() => interrupts.detach(kernel.id));
+        }
         if (worker !== null && !kernel.isDisposed) {
           const id = kernel.id;
           const bridge = manager.attach(id, worker);
@@ -103,11 +109,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'litebridge: calls between the Pyodide kernel and this page.',
   autoStart: true,
   requires: [IKernelSpecs],
-  activate: (app: JupyterFrontEnd, kernelspecs: IKernelSpecs): void => {
+  optional: [IKernelClient],
+  activate: (app: JupyterFrontEnd, kernelspecs: IKernelSpecs, kernelClient: IKernelClient | null): void => {
     installWaitAsyncFix();
     const manager = new BridgeManager();
     manager.currentKernelId = () => currentKernelId(app);
-    wrapFactories(kernelspecs, manager);
+    const interrupts = new KernelInterrupts();
+    interrupts.wrapClient(kernelClient as KernelClientLike | null);
+    wrapFactories(kernelspecs, manager, interrupts);
     const api: WindowApi = {
       version: manager.version,
       PythonError: manager.PythonError,

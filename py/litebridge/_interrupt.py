@@ -1,0 +1,124 @@
+"""Keyboard interrupts for the Pyodide kernel (docs/protocol.md section 10, COOP/COEP only).
+
+The worker side of the kernel's Stop button: register a shared ``Int32Array`` with
+``pyodide.setInterruptBuffer`` (Pyodide raises ``KeyboardInterrupt`` when the page writes
+``SIGINT``, 2, into it) and announce that buffer to the page with a ``litebridge.interrupt``
+message posted on the worker's global scope, where the labextension listens.
+
+Pyodide checks the buffer while Python bytecode runs, not while ``time.sleep`` waits (its
+``clock_nanosleep`` never returns ``EINTR``, so CPython's sleep loop never checks for signals):
+:func:`enable` therefore replaces ``time.sleep`` with :func:`interruptible_sleep`, which waits on
+the interrupt buffer itself with ``Atomics.wait`` and so wakes as soon as the page writes to it.
+
+This module imports nothing from the ``litebridge`` package: the IPython startup file that the
+wheel installs (``<sys.prefix>/etc/ipython/startup/50-litebridge-interrupt.py``) loads it on its
+own when the kernel starts, without importing ``litebridge`` (which would connect the kernel to
+the page). ``import litebridge`` calls :func:`enable` again; it is idempotent.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+__all__ = ["KIND_INTERRUPT", "SIGINT", "enable", "interrupt_buffer", "interruptible_sleep"]
+
+KIND_INTERRUPT: Final = "litebridge.interrupt"
+"""Kind of the worker -> page message that carries the interrupt buffer (protocol section 10)."""
+
+SIGINT: Final = 2
+"""The value the page writes into the buffer; Pyodide raises ``KeyboardInterrupt`` for it."""
+
+_buffer: Any = None
+_native_sleep: Callable[[float], None] = time.sleep
+
+
+def interrupt_buffer() -> Any:
+    """The ``Int32Array`` registered by :func:`enable`, or ``None`` before (or without) it."""
+    return _buffer
+
+
+def interruptible_sleep(seconds: float) -> None:
+    """``time.sleep`` that a keyboard interrupt ends (installed by :func:`enable`).
+
+    Parameters
+    ----------
+    seconds : float
+        How long to sleep, in seconds. Anything but a finite, positive ``int`` or ``float``
+        (``0``, a negative or non-numeric value) goes to the original ``time.sleep``, which
+        returns or raises as it always did (``ValueError``, ``TypeError``).
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When the page writes ``SIGINT`` into the interrupt buffer while it sleeps.
+    """
+    buffer = _buffer
+    if (
+        buffer is None
+        or isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)
+        or seconds <= 0
+    ):
+        _native_sleep(seconds)
+        return
+    import js
+    import pyodide_js
+
+    deadline = time.monotonic() + seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        js.Atomics.wait(buffer, 0, 0, remaining * 1000.0)
+        if buffer[0] != 0:
+            pyodide_js.checkInterrupt()  # raises KeyboardInterrupt (and resets the buffer)
+
+
+def _registered_buffer(pyodide_js: Any) -> Any:
+    """The buffer Pyodide already watches (set by anyone), or ``None``.
+
+    Reads ``pyodide._module.Py_EmscriptenSignalBuffer``, where ``setInterruptBuffer`` stores it
+    (Pyodide 314, private): if that ever moves, this returns ``None`` and :func:`enable`
+    registers its own buffer.
+    """
+    try:
+        existing = pyodide_js._module.Py_EmscriptenSignalBuffer
+    except AttributeError:
+        return None
+    return existing if getattr(existing, "length", 0) >= 1 else None
+
+
+def enable() -> Any:
+    """Make ``SIGINT`` written by the page raise ``KeyboardInterrupt`` in this kernel.
+
+    Only in a cross-origin isolated worker (COOP/COEP: ``SharedArrayBuffer`` exists). Keeps a
+    buffer Pyodide already watches (registered by someone else, or by an earlier call), else
+    registers a new one-element ``Int32Array`` over a ``SharedArrayBuffer``. Each call posts
+    ``{v: 1, id: 0, kind: "litebridge.interrupt", buffer}`` on the worker's global scope, so a
+    page that attached late still learns it; the page keeps the latest one per kernel. Replaces
+    ``time.sleep`` with :func:`interruptible_sleep`.
+
+    Returns
+    -------
+    Int32Array (a ``JsProxy``) or None
+        The buffer, or ``None`` outside Pyodide or without isolation (nothing is done then).
+    """
+    global _buffer
+    try:
+        import js
+        import pyodide_js
+        from pyodide.ffi import to_js
+    except ImportError:  # CPython: no kernel to interrupt
+        return None
+    if not getattr(js, "crossOriginIsolated", False) or getattr(js, "SharedArrayBuffer", None) is None:
+        return None
+    buffer = _registered_buffer(pyodide_js)
+    if buffer is None:
+        buffer = js.Int32Array.new(js.SharedArrayBuffer.new(4))
+        pyodide_js.setInterruptBuffer(buffer)
+    _buffer = buffer
+    time.sleep = interruptible_sleep
+    message = {"v": 1, "id": 0, "kind": KIND_INTERRUPT, "buffer": buffer}
+    js.postMessage(to_js(message, dict_converter=js.Object.fromEntries))
+    return buffer
