@@ -10,9 +10,9 @@ import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
 import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
 import { installCoincidentResultFix } from './coincidentResultFix';
-import type { KernelClientLike, KernelLike } from './interrupt';
 import { KernelInterrupts } from './interrupt';
 import { installWaitAsyncFix } from './waitAsyncFix';
+import { checkUpstreamPatches } from './upstreamPatches';
 
 export type { KernelBridge, InvokeOptions } from './bridge';
 export { BridgeError, PythonError } from './errors';
@@ -22,6 +22,10 @@ export type { KernelOptions, PageApi } from './manager';
 // activates and before any kernel (and so coincident) exists.
 installWaitAsyncFix();
 installCoincidentResultFix();
+if (globalThis.crossOriginIsolated) {
+  // Both patches only matter with COOP/COEP; switched off if the kernel is not 0.8.x.
+  void checkUpstreamPatches();
+}
 
 /** The plugin id, also the key under which it can be disabled in `jupyter-lite.json`. */
 export const PLUGIN_ID = 'litebridge:plugin';
@@ -71,8 +75,10 @@ function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager, interr
         // Python first imports litebridge, long after Pyodide has booted.
         const worker = workerOf(kernel);
         if (!kernel.isDisposed) {
-          interrupts.attach(kernel as unknown as KernelLike, worker);
-          kernel.disposed.connect(() => interrupts.detach(kernel.id));
+          interrupts.attach(kernel, worker);
+          kernel.disposed.connect(() => {
+            interrupts.detach(kernel.id);
+          });
         }
         if (worker !== null && !kernel.isDisposed) {
           const id = kernel.id;
@@ -115,7 +121,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const manager = new BridgeManager();
     manager.currentKernelId = () => currentKernelId(app);
     const interrupts = new KernelInterrupts();
-    interrupts.wrapClient(kernelClient as KernelClientLike | null);
+    interrupts.wrapClient(kernelClient);
     wrapFactories(kernelspecs, manager, interrupts);
     const api: WindowApi = {
       version: manager.version,

@@ -90,7 +90,11 @@ export class KernelInterrupts {
   /**
    * @param warn - Where warnings go (default `console.warn`).
    */
-  constructor(warn: (message: string) => void = (message) => console.warn(message)) {
+  constructor(
+    warn: (message: string) => void = (message) => {
+      console.warn(message);
+    }
+  ) {
     this.warn = warn;
   }
 
@@ -127,7 +131,8 @@ export class KernelInterrupts {
       }
       state.running += 1;
       try {
-        return await handle(msg);
+        await handle(msg);
+        return;
       } finally {
         state.running -= 1;
         if (state.running === 0 && state.buffer !== null) {
@@ -182,7 +187,7 @@ export class KernelInterrupts {
    *   no `interrupt` method.
    */
   wrapClient(client: KernelClientLike | null): boolean {
-    const target = client as (KernelClientLike & { [WRAPPED]?: true }) | null;
+    const target: (KernelClientLike & { [WRAPPED]?: true }) | null = client;
     if (target === null || typeof target.interrupt !== 'function') {
       this.warn('litebridge: the JupyterLite kernel client has no interrupt(): Stop cannot interrupt running cells');
       return false;
