@@ -19,8 +19,9 @@
  * @packageDocumentation
  */
 
-/** Kind of the worker -> page message that carries the interrupt buffer. */
-export const INTERRUPT_KIND = 'litebridge.interrupt';
+import { INTERRUPT_KIND } from './protocol';
+
+export { INTERRUPT_KIND };
 
 /** The signal number written into the buffer; Pyodide raises `KeyboardInterrupt` for it. */
 export const SIGINT = 2;

@@ -19,7 +19,7 @@ def _litebridge_enable_interrupt() -> None:
             package = importlib.util.find_spec("litebridge")  # a top-level spec: imports nothing
             if package is None or not package.submodule_search_locations:
                 return
-            path = f"{list(package.submodule_search_locations)[0]}/_interrupt.py"
+            path = f"{next(iter(package.submodule_search_locations))}/_interrupt.py"
             spec = importlib.util.spec_from_file_location(name, path)
             if spec is None or spec.loader is None:
                 return

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, SupportsIndex
 
 __all__ = ["KIND_INTERRUPT", "SIGINT", "enable", "interrupt_buffer", "interruptible_sleep"]
 
@@ -31,16 +30,23 @@ KIND_INTERRUPT: Final = "litebridge.interrupt"
 SIGINT: Final = 2
 """The value the page writes into the buffer; Pyodide raises ``KeyboardInterrupt`` for it."""
 
-_buffer: Any = None
-_native_sleep: Callable[[float], None] = time.sleep
+
+class _State:
+    """What :func:`enable` registered (one per worker)."""
+
+    buffer: Any = None
+
+
+_state = _State()
+_native_sleep = time.sleep
 
 
 def interrupt_buffer() -> Any:
-    """The ``Int32Array`` registered by :func:`enable`, or ``None`` before (or without) it."""
-    return _buffer
+    """Return the ``Int32Array`` registered by :func:`enable`, or ``None`` before (or without) it."""
+    return _state.buffer
 
 
-def interruptible_sleep(seconds: float) -> None:
+def interruptible_sleep(seconds: float | SupportsIndex) -> None:
     """``time.sleep`` that a keyboard interrupt ends (installed by :func:`enable`).
 
     Parameters
@@ -55,7 +61,7 @@ def interruptible_sleep(seconds: float) -> None:
     KeyboardInterrupt
         When the page writes ``SIGINT`` into the interrupt buffer while it sleeps.
     """
-    buffer = _buffer
+    buffer = _state.buffer
     if (
         buffer is None
         or isinstance(seconds, bool)
@@ -65,9 +71,10 @@ def interruptible_sleep(seconds: float) -> None:
     ):
         _native_sleep(seconds)
         return
-    import js
+    import js as js_module
     import pyodide_js
 
+    js: Any = js_module
     deadline = time.monotonic() + seconds
     while (remaining := deadline - time.monotonic()) > 0:
         js.Atomics.wait(buffer, 0, 0, remaining * 1000.0)
@@ -76,7 +83,7 @@ def interruptible_sleep(seconds: float) -> None:
 
 
 def _registered_buffer(pyodide_js: Any) -> Any:
-    """The buffer Pyodide already watches (set by anyone), or ``None``.
+    """Return the buffer Pyodide already watches (set by anyone), or ``None``.
 
     Reads ``pyodide._module.Py_EmscriptenSignalBuffer``, where ``setInterruptBuffer`` stores it
     (Pyodide 314, private): if that ever moves, this returns ``None`` and :func:`enable`
@@ -104,20 +111,20 @@ def enable() -> Any:
     Int32Array (a ``JsProxy``) or None
         The buffer, or ``None`` outside Pyodide or without isolation (nothing is done then).
     """
-    global _buffer
     try:
-        import js
+        import js as js_module
         import pyodide_js
         from pyodide.ffi import to_js
     except ImportError:  # CPython: no kernel to interrupt
         return None
+    js: Any = js_module
     if not getattr(js, "crossOriginIsolated", False) or getattr(js, "SharedArrayBuffer", None) is None:
         return None
     buffer = _registered_buffer(pyodide_js)
     if buffer is None:
         buffer = js.Int32Array.new(js.SharedArrayBuffer.new(4))
         pyodide_js.setInterruptBuffer(buffer)
-    _buffer = buffer
+    _state.buffer = buffer
     time.sleep = interruptible_sleep
     message = {"v": 1, "id": 0, "kind": KIND_INTERRUPT, "buffer": buffer}
     js.postMessage(to_js(message, dict_converter=js.Object.fromEntries))

@@ -23,6 +23,7 @@ __all__ = [
     "KIND_CALL",
     "KIND_ERROR",
     "KIND_HELLO",
+    "KIND_INTERRUPT",
     "KIND_READY",
     "KIND_REGISTER",
     "KIND_RESULT",
@@ -68,6 +69,8 @@ KIND_CALL: Final = "litebridge.call"
 KIND_REGISTER: Final = "litebridge.register"
 KIND_RESULT: Final = "litebridge.result"
 KIND_ERROR: Final = "litebridge.error"
+KIND_INTERRUPT: Final = "litebridge.interrupt"
+"""Worker -> page on the Worker, not an envelope: the interrupt buffer (section 10)."""
 KINDS: Final[frozenset[str]] = frozenset({KIND_HELLO, KIND_READY, KIND_CALL, KIND_REGISTER, KIND_RESULT, KIND_ERROR})
 
 # --- error codes (section 5) --------------------------------------------------------------
