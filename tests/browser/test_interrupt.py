@@ -174,8 +174,7 @@ def notebook_page(lite_context: BrowserContext, site_server: SiteServer) -> Iter
     page.goto(site_server.url + "lab/index.html")
     wait_for_app(page)
     page.evaluate(
-        "() => window.jupyterapp.commands.execute('notebook:create-new', { kernelName: 'python' })"
-        ".then(() => true)"
+        "() => window.jupyterapp.commands.execute('notebook:create-new', { kernelName: 'python' }).then(() => true)"
     )
     page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
