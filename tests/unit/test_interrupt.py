@@ -234,3 +234,27 @@ def test_kind_matches_the_protocol_module() -> None:
     from litebridge import protocol
 
     assert protocol.KIND_INTERRUPT == _interrupt.KIND_INTERRUPT
+
+
+def test_on_sigint_raises_only_in_the_running_cells_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = _FakeBuffer([0])
+    cell, other = object(), object()
+    monkeypatch.setattr(_interrupt._state, "buffer", buffer)
+    monkeypatch.setattr(_interrupt._state, "tracking", True)
+    monkeypatch.setattr(_interrupt._state, "cell_task", cell)
+    current: list[object | None] = [cell]
+    monkeypatch.setattr(_interrupt, "_current_task", lambda: current[0])
+    with pytest.raises(KeyboardInterrupt):
+        _interrupt.on_sigint(2, None)
+    assert buffer[0] == 0
+    for elsewhere in (None, other):  # the event loop's machinery, or another task
+        current[0] = elsewhere
+        _interrupt.on_sigint(2, None)
+        assert buffer[0] == _interrupt.SIGINT, "put back, for when the cell's code runs again"
+        buffer[0] = 0
+    monkeypatch.setattr(_interrupt._state, "cell_task", None)  # between cells: dropped
+    _interrupt.on_sigint(2, None)
+    assert buffer[0] == 0
+    monkeypatch.setattr(_interrupt._state, "tracking", False)  # no IPython: Python's default
+    with pytest.raises(KeyboardInterrupt):
+        _interrupt.on_sigint(2, None)
