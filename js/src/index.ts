@@ -108,7 +108,9 @@ function currentKernelId(app: JupyterFrontEnd): string | null {
 
 /**
  * The litebridge plugin: fixes `Atomics.waitAsync` for the Pyodide kernel's coincident
- * transport, attaches a bridge to every kernel the page starts, and sets `window.litebridge`.
+ * transport, attaches a bridge to every kernel the page starts, makes the kernel client's
+ * `interrupt()` (the Stop button) signal a running cell (`interrupt.ts`), and sets
+ * `window.litebridge`.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
