@@ -37,7 +37,7 @@ JS_STAMP := $(BUILD)/js.stamp
 PIPLITE_STAMP := $(PIPLITE_DIR)/.stamp
 SITE_STAMP := $(OUTPUT)/.site.stamp
 
-PY_SOURCES := $(wildcard py/litebridge/*.py) py/litebridge/py.typed pyproject.toml README.md
+PY_SOURCES := $(wildcard py/litebridge/*.py py/ipython_startup/*.py) py/litebridge/py.typed pyproject.toml README.md
 JS_SOURCES := $(shell [ -d js ] && find js/src js/scripts -type f 2>/dev/null) $(wildcard js/package.json js/package-lock.json js/tsconfig*.json)
 SITE_SOURCES := jupyter_lite_config.json lite/jupyter-lite.json $(shell find content -type f 2>/dev/null)
 

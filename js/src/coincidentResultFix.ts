@@ -18,6 +18,31 @@ type Notify = ((typedArray: Int32Array, index: number, count?: number) => number
 /** Scratch buffer handed to coincident -> the buffer the worker is waiting on. */
 const published = new WeakMap<Int32Array, Int32Array>();
 
+/** False once {@link disableCoincidentResultFix} ran: no more results are redirected. */
+let active = true;
+
+/**
+ * Switch the fix off: later coincident results are no longer redirected (one already handed
+ * a scratch buffer is still published). Used when the page runs a `@jupyterlite/pyodide-kernel`
+ * other than the one this work-around was written for (`upstreamVersion.ts`); the wrappers
+ * stay installed, since coincident may hold a reference to them already.
+ *
+ * @param why - Why, for the console warning.
+ * @param warn - Where the one warning goes (default `console.warn`).
+ * @returns True if switched off by this call, false if it already was.
+ */
+export function disableCoincidentResultFix(
+  why: string,
+  warn: (message: string) => void = (m) => { console.warn(m); }
+): boolean {
+  if (!active) {
+    return false;
+  }
+  active = false;
+  warn(`litebridge: the coincident result work-around (coincidentResultFix) is switched off: ${why}`);
+  return true;
+}
+
 /**
  * Copy a finished result from `scratch` into `target` so that `target[0]` (the slot the
  * worker waits on) becomes non-zero last, then wake the worker.
@@ -38,6 +63,9 @@ function publish(scratch: Int32Array, target: Int32Array, notify: Notify, count?
  * publishes it once it is complete.
  */
 function redirectResult(event: MessageEvent<unknown>): void {
+  if (!active) {
+    return;
+  }
   const data = event.data as Record<string, unknown> | null;
   const details = data !== null && typeof data === 'object' ? data[COINCIDENT_CHANNEL] : undefined;
   if (!Array.isArray(details) || details.length !== 2) {

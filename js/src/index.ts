@@ -5,12 +5,14 @@
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import type { IKernel } from '@jupyterlite/services';
-import { IKernelSpecs } from '@jupyterlite/services';
+import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
 
 import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
 import { installCoincidentResultFix } from './coincidentResultFix';
+import { KernelInterrupts } from './interrupt';
 import { installWaitAsyncFix } from './waitAsyncFix';
+import { checkUpstreamPatches } from './upstreamPatches';
 import { installWorkerHook } from './workerHook';
 
 export type { KernelBridge, InvokeOptions } from './bridge';
@@ -21,6 +23,10 @@ export type { KernelOptions, PageApi } from './manager';
 // activates and before any kernel (and so coincident) exists.
 installWaitAsyncFix();
 installCoincidentResultFix();
+if (globalThis.crossOriginIsolated) {
+  // Both patches only matter with COOP/COEP; switched off if the kernel is not 0.8.x.
+  void checkUpstreamPatches();
+}
 /** Set when the plugin activates; hellos posted before that are impossible (no kernel yet). */
 let activeManager: BridgeManager | null = null;
 installWorkerHook((worker, event) => {
@@ -62,7 +68,7 @@ function workerOf(kernel: IKernel): MessageSource | null {
  * Wrap every kernel factory, including ones registered later, so that each kernel created
  * gets a bridge listening on its Worker for the hello, closed when the kernel is disposed.
  */
-function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager): void {
+function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager, interrupts: KernelInterrupts): void {
   const wrapped = new WeakSet<KernelFactory>();
   const wrapAll = (): void => {
     for (const [name, factory] of kernelspecs.factories) {
@@ -78,6 +84,12 @@ function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager): void 
           console.error(
             `litebridge: could not find the Worker of kernel ${kernel.id} (@jupyterlite/pyodide-kernel's PyodideKernel._worker): its Python will be told why when it imports litebridge`
           );
+        }
+        if (!kernel.isDisposed) {
+          interrupts.attach(kernel, worker);
+          kernel.disposed.connect(() => {
+            interrupts.detach(kernel.id);
+          });
         }
         if (worker !== null && !kernel.isDisposed) {
           const id = kernel.id;
@@ -107,19 +119,24 @@ function currentKernelId(app: JupyterFrontEnd): string | null {
 
 /**
  * The litebridge plugin: fixes `Atomics.waitAsync` for the Pyodide kernel's coincident
- * transport, attaches a bridge to every kernel the page starts, and sets `window.litebridge`.
+ * transport, attaches a bridge to every kernel the page starts, makes the kernel client's
+ * `interrupt()` (the Stop button) signal a running cell (`interrupt.ts`), and sets
+ * `window.litebridge`.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'litebridge: calls between the Pyodide kernel and this page.',
   autoStart: true,
   requires: [IKernelSpecs],
-  activate: (app: JupyterFrontEnd, kernelspecs: IKernelSpecs): void => {
+  optional: [IKernelClient],
+  activate: (app: JupyterFrontEnd, kernelspecs: IKernelSpecs, kernelClient: IKernelClient | null): void => {
     installWaitAsyncFix();
     const manager = new BridgeManager();
     activeManager = manager;
     manager.currentKernelId = () => currentKernelId(app);
-    wrapFactories(kernelspecs, manager);
+    const interrupts = new KernelInterrupts();
+    interrupts.wrapClient(kernelClient);
+    wrapFactories(kernelspecs, manager, interrupts);
     const api: WindowApi = {
       version: manager.version,
       PythonError: manager.PythonError,

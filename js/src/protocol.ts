@@ -147,6 +147,12 @@ export interface HelloMessage {
   transport?: Transport;
 }
 
+/**
+ * Kind of `litebridge.interrupt`, worker -> page on the kernel's `Worker` (protocol section 11;
+ * the message and its handling are in `interrupt.ts`).
+ */
+export const INTERRUPT_KIND = 'litebridge.interrupt';
+
 /** A frame as posted on the port (protocol section 3). */
 export interface PortFrame {
   /** The envelope as JSON text. */

@@ -26,6 +26,28 @@ interface AtomicsWithWaitAsync {
  */
 export const nativeWaitAsync: WaitAsync | undefined = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync;
 
+/** False once {@link disableWaitAsyncFix} ran: the wrapper then passes every call through. */
+let active = true;
+
+/**
+ * Switch the wrapper off: from now on it returns what the browser's `Atomics.waitAsync`
+ * returns. Used when the page runs a `@jupyterlite/pyodide-kernel` other than the one this
+ * work-around was written for (`upstreamVersion.ts`): it cannot be uninstalled, since
+ * coincident may hold a reference to it already.
+ *
+ * @param why - Why, for the console warning.
+ * @param warn - Where the one warning goes (default `console.warn`).
+ * @returns True if switched off by this call, false if it already was.
+ */
+export function disableWaitAsyncFix(why: string, warn: (message: string) => void = (m) => { console.warn(m); }): boolean {
+  if (!active) {
+    return false;
+  }
+  active = false;
+  warn(`litebridge: the Atomics.waitAsync work-around (waitAsyncFix) is switched off: ${why}`);
+  return true;
+}
+
 /**
  * Wrap `Atomics.waitAsync` on this page so that it always returns
  * `{async: true, value: Promise<"ok" | "not-equal" | "timed-out">}`.
@@ -59,7 +81,7 @@ export function installWaitAsyncFix(): boolean {
     timeoutMs
   ) {
     const result = native.call(Atomics, typedArray, index, value, timeoutMs);
-    if (result.async) {
+    if (result.async || !active) {
       return result;
     }
     // Settle on a later task, not a microtask: when coincident reads a result string the

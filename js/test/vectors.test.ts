@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { decodeValue, encodeValue } from '../src/codec';
 import { BridgeError, errorFromWire } from '../src/errors';
 import { FrameWriter } from '../src/frame';
-import { ErrorCode, FORBIDDEN_SEGMENTS, Kind, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION } from '../src/protocol';
+import { ErrorCode, FORBIDDEN_SEGMENTS, INTERRUPT_KIND, Kind, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION } from '../src/protocol';
 import { checkMethodName } from '../src/registry';
 
 interface Case {
@@ -23,6 +23,7 @@ interface Case {
 interface Vectors {
   protocol_version: number;
   kinds: string[];
+  interrupt_kind: string;
   codes: string[];
   forbidden_segments: string[];
   max_payload_bytes: number;
@@ -63,6 +64,7 @@ describe('protocol vectors', () => {
   it('constants match', () => {
     assert.equal(PROTOCOL_VERSION, VECTORS.protocol_version);
     assert.deepEqual(Object.values(Kind), VECTORS.kinds);
+    assert.equal(INTERRUPT_KIND, VECTORS.interrupt_kind);
     assert.deepEqual(Object.values(ErrorCode), VECTORS.codes);
     assert.deepEqual([...FORBIDDEN_SEGMENTS], VECTORS.forbidden_segments);
     assert.equal(MAX_PAYLOAD_BYTES, VECTORS.max_payload_bytes);

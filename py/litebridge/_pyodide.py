@@ -98,6 +98,18 @@ class PyodideLink:
         wasm = getattr(js, "WebAssembly", None)
         self._jspi_supported = hasattr(wasm, "Suspending") or hasattr(wasm, "Suspender")
         self._has_sab = bool(helper.connect(self._receiver, str(pyodide.__version__), platform.python_version()))
+        self._enable_interrupt(helper)
+
+    @staticmethod
+    def _enable_interrupt(helper: Any) -> None:
+        """Let a keyboard interrupt end a blocked ``call_sync`` (protocol section 11)."""
+        import pyodide_js
+
+        from ._interrupt import enable
+
+        buffer = enable()
+        if buffer is not None:
+            helper.setInterrupt(buffer, pyodide_js.checkInterrupt)
 
     def _receive(self, text: str, buffers: Any) -> None:
         self._on_frame(text, _to_bytes_list(buffers))

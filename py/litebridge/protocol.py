@@ -20,6 +20,7 @@ __all__ = [
     "KIND_CANCEL",
     "KIND_ERROR",
     "KIND_HELLO",
+    "KIND_INTERRUPT",
     "KIND_READY",
     "KIND_REGISTER",
     "KIND_RESULT",
@@ -53,6 +54,8 @@ KIND_RESULT: Final = "litebridge.result"
 KIND_ERROR: Final = "litebridge.error"
 KIND_CANCEL: Final = "litebridge.cancel"
 """Cancel the call with the same ``id`` (section 6); never answered."""
+KIND_INTERRUPT: Final = "litebridge.interrupt"
+"""Worker -> page on the Worker, not an envelope: the interrupt buffer (section 11)."""
 
 # --- error codes (section 5) --------------------------------------------------------------
 ErrorCode = Literal[

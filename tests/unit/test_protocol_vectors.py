@@ -45,6 +45,7 @@ def ids(cases: list[dict[str, Any]]) -> list[str]:
 def test_constants_match_the_vectors() -> None:
     assert VECTORS["protocol_version"] == protocol.PROTOCOL_VERSION
     assert list(typing.get_args(protocol.Kind)) == VECTORS["kinds"]
+    assert VECTORS["interrupt_kind"] == protocol.KIND_INTERRUPT
     assert list(typing.get_args(protocol.ErrorCode)) == VECTORS["codes"]
     assert set(VECTORS["codes"]) == protocol.CODES
     assert set(VECTORS["forbidden_segments"]) == protocol.FORBIDDEN_SEGMENTS

@@ -71,7 +71,22 @@ export interface WorkerHelper {
    *   `BridgeError` when the page broke the protocol.
    */
   callSync(json: string, buffers: unknown, timeoutMs: number): string | unknown[];
+  /**
+   * Make {@link WorkerHelper.callSync} interruptible (protocol section 11): while it waits for
+   * the page's answer it wakes every {@link INTERRUPT_POLL_MS} ms, and when `buffer[0]` is
+   * non-zero it calls `check` (Pyodide's `checkInterrupt`, which throws the
+   * `KeyboardInterrupt`), gives the call up like a timeout (the SAB is left `IDLE`) and lets
+   * the error through.
+   *
+   * @param buffer - The `Int32Array` registered with `pyodide.setInterruptBuffer`, or null to
+   *   turn this off.
+   * @param check - Throws when an interrupt is pending (`pyodide.checkInterrupt`).
+   */
+  setInterrupt(buffer: Int32Array | null, check: () => void): void;
 }
+
+/** How often a blocked `callSync` looks at the interrupt buffer, in milliseconds. */
+export const INTERRUPT_POLL_MS = 50;
 
 /** What `PyProxy.getBuffer('u8')` returns, as far as the helper uses it. */
 interface PyBufferLike {
@@ -180,6 +195,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
   let header: Int32Array | null = null;
   let payload: Uint8Array | null = null;
   let seq = 0;
+  let interrupt: { buffer: Int32Array; check: () => void } | null = null;
 
   const now = (): number => performance.now();
 
@@ -193,6 +209,32 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
         break;
       }
       Atomics.wait(state, Slot.STATE, value, remaining);
+      current = Atomics.load(state, Slot.STATE);
+    }
+    return current;
+  };
+
+  /**
+   * {@link waitWhile} for the page's answer, in slices of INTERRUPT_POLL_MS when an interrupt
+   * buffer is set: a pending interrupt calls `check`, whose exception (KeyboardInterrupt)
+   * propagates; a `check` that returns (a Python SIGINT handler that does not raise) resumes
+   * the wait.
+   */
+  const waitWhileInterruptible = (state: Int32Array, value: number, timeoutMs: number): number => {
+    if (interrupt === null) {
+      return waitWhile(state, value, timeoutMs);
+    }
+    const deadline = now() + timeoutMs;
+    let current = Atomics.load(state, Slot.STATE);
+    while (current === value) {
+      if (Atomics.load(interrupt.buffer, 0) !== 0) {
+        interrupt.check();
+      }
+      const remaining = deadline - now();
+      if (remaining <= 0) {
+        break;
+      }
+      Atomics.wait(state, Slot.STATE, value, Math.min(remaining, INTERRUPT_POLL_MS));
       current = Atomics.load(state, Slot.STATE);
     }
     return current;
@@ -331,8 +373,21 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       borrowed.release();
     }
 
-    // 2. Wait for the page to claim the call, bounded by the call's timeout.
-    let seen = waitWhile(state, base + Phase.REQUEST, timeoutMs - (now() - start));
+    // 2. Wait for the page to claim the call, bounded by the call's timeout; a keyboard
+    //    interrupt gives the call up (or, if the page already claimed it, is raised once the
+    //    answer has been read, so that the SAB is left IDLE either way).
+    let interrupted: { error: unknown } | null = null;
+    let seen: number;
+    try {
+      seen = waitWhileInterruptible(state, base + Phase.REQUEST, timeoutMs - (now() - start));
+    } catch (error) {
+      if (Atomics.compareExchange(state, Slot.STATE, base + Phase.REQUEST, Phase.IDLE) === base + Phase.REQUEST) {
+        Atomics.notify(state, Slot.STATE);
+        throw error;
+      }
+      interrupted = { error };
+      seen = Atomics.load(state, Slot.STATE);
+    }
     if (seen === base + Phase.REQUEST) {
       if (Atomics.compareExchange(state, Slot.STATE, base + Phase.REQUEST, Phase.IDLE) === base + Phase.REQUEST) {
         Atomics.notify(state, Slot.STATE);
@@ -372,9 +427,16 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       seen = waitWhile(state, base + Phase.RESPONSE_ACK, CHUNK_WAIT_MS);
     }
     setState(state, Phase.IDLE);
+    if (interrupted !== null) {
+      throw interrupted.error;
+    }
     const frame = reader.result();
     return frame.buffers.length === 0 ? frame.json : [frame.json, ...frame.buffers];
   };
 
-  return { connect, post, waitPageReady, callSync };
+  const setInterrupt = (buffer: Int32Array | null, check: () => void): void => {
+    interrupt = buffer === null ? null : { buffer, check };
+  };
+
+  return { connect, post, waitPageReady, callSync, setInterrupt };
 }
