@@ -104,6 +104,7 @@ $(PIPLITE_STAMP): requirements/piplite.txt $(DEPS_STAMP)
 $(SITE_STAMP): $(PYODIDE_DIR)/pyodide-lock.json $(PIPLITE_STAMP) $(SITE_SOURCES) $(DEPS_STAMP)
 	rm -rf $(OUTPUT) .jupyterlite.doit.db
 	$(VENV)/bin/jupyter lite build --log-level=WARN
+	PYTHONPATH=py $(PY) -m litebridge.site_build $(OUTPUT) --wheel $(WHEEL)
 	touch $@
 	@echo "site built in $(OUTPUT)/ ($$(du -sh $(OUTPUT) | cut -f1))"
 

@@ -9,6 +9,7 @@ import { IKernelSpecs } from '@jupyterlite/services';
 
 import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
+import { isolationPlugin } from './isolation';
 import { installCoincidentResultFix } from './coincidentResultFix';
 import { installWaitAsyncFix } from './waitAsyncFix';
 
@@ -121,4 +122,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, isolationPlugin];
