@@ -13,7 +13,10 @@ import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { PROBE_PATH, isolationEnabled } from './worker/isolationHeaders';
 import type { ProbeAnswer } from './worker/isolationHeaders';
 
-/** `sessionStorage` key set just before the automatic reload (value: `Date.now()` as text). */
+/**
+ * `sessionStorage` key set just before the automatic reload (value: `Date.now()` as text). It
+ * stays for the tab's session, so a tab never reloads itself twice.
+ */
 export const RELOAD_KEY = 'litebridge:isolation-reload';
 
 /** How long to wait for a service worker to take control of the page (ms). */
@@ -116,7 +119,6 @@ async function probe(registration: ServiceWorkerRegistration): Promise<ProbeAnsw
  */
 export async function ensureIsolation(): Promise<IsolationAction> {
   if (self.crossOriginIsolated) {
-    sessionStorage.removeItem(RELOAD_KEY);
     return 'none';
   }
   const enabled = isolationEnabled(pageConfigData(), true);
