@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from jupyterlite_core.addons.base import BaseAddon  # type: ignore[import-not-found,unused-ignore]
+from jupyterlite_core.addons.base import BaseAddon  # type: ignore[import-untyped]
 
 from litebridge.kernel_wheel import build_kernel_wheel
 from litebridge.site_build import patch_service_worker, preload_kernel_package
@@ -23,10 +23,11 @@ from litebridge.site_build import patch_service_worker, preload_kernel_package
 __all__ = ["LitebridgeAddon"]
 
 
-class LitebridgeAddon(BaseAddon):  # type: ignore[misc,unused-ignore]
+class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
     """Cross-origin isolation in the service worker, and the kernel package preloaded."""
 
-    __all__ = ["post_build"]  # noqa: PLE0605 (the jupyterlite addon API: the hooks it implements)
+    #: the jupyterlite addon API: the hooks this addon implements
+    __all__: ClassVar[list[str]] = ["post_build"]
 
     def post_build(self, manager: Any) -> Iterator[dict[str, Any]]:
         """Yield the doit tasks that patch the built site in ``manager.output_dir``.

@@ -98,7 +98,7 @@ def _kernel_settings(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _local_lock(output_dir: Path, pyodide_url: str | None) -> Path | None:
-    """The site's own ``pyodide-lock.json`` next to ``pyodideUrl``, if it is a local one."""
+    """Return the site's own ``pyodide-lock.json`` next to ``pyodideUrl``, if it is a local one."""
     if not pyodide_url or urlsplit(pyodide_url).scheme or pyodide_url.startswith("/"):
         return None
     lock = (output_dir / pyodide_url.split("?")[0].split("#")[0]).parent / "pyodide-lock.json"
