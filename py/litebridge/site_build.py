@@ -50,7 +50,7 @@ KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 _MARKER = "// litebridge: cross-origin isolation"
 
 
-def patch_service_worker(output_dir: Path) -> bool:
+def patch_service_worker(output_dir: Path, script: bytes | None = None) -> bool:
     """Copy the isolation script into the site and make ``service-worker.js`` load it.
 
     The ``importScripts`` line is appended (after JupyterLite's own listeners, which the
@@ -60,6 +60,8 @@ def patch_service_worker(output_dir: Path) -> bool:
     ----------
     output_dir : Path
         The built site (``jupyter lite build`` output).
+    script : bytes, optional
+        The service-worker addition (default: litebridge's built ``_isolation_sw.js``).
 
     Returns
     -------
@@ -77,10 +79,11 @@ def patch_service_worker(output_dir: Path) -> bool:
     if not worker.is_file():
         log.warning("[litebridge] %s has no %s: cross-origin isolation without headers is off", output_dir, worker.name)
         return False
-    source = resources.files("litebridge") / "_isolation_sw.js"
-    if not source.is_file():
-        raise FileNotFoundError(f"{source} is missing: build js/ first (npm run build)")
-    script = source.read_bytes()
+    if script is None:
+        source = resources.files("litebridge") / "_isolation_sw.js"
+        if not source.is_file():
+            raise FileNotFoundError(f"{source} is missing: build js/ first (npm run build)")
+        script = source.read_bytes()
     (output_dir / ISOLATION_SCRIPT).write_bytes(script)
     digest = hashlib.sha256(script).hexdigest()[:16]
     line = f'{_MARKER}\nimportScripts("./{ISOLATION_SCRIPT}?v={digest}");\n'
