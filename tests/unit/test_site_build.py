@@ -113,10 +113,12 @@ def test_preload_adds_wheel_to_lock_and_packages(tmp_path: Path) -> None:
     assert entry["imports"] == ["litebridge"]
     assert entry["version"] == "9.8.7"
     assert _packages(site) == ["litebridge"]
+
     # a second run (or this repository's own site, whose lock has litebridge) changes nothing
-    calls: list[Path] = []
-    assert preload_kernel_package(site, lambda d: calls.append(d) or wheel) == "present"
-    assert calls == []
+    def must_not_build(directory: Path) -> Path:
+        raise AssertionError(f"built a wheel into {directory} although the lock has one")
+
+    assert preload_kernel_package(site, must_not_build) == "present"
     assert _packages(site) == ["litebridge"]
 
 
