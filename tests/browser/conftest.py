@@ -1,7 +1,8 @@
 """Fixtures for real-browser tests against the built site (Debian's chromium, Playwright).
 
 Every test module gets, per value of ``isolated`` (module-scoped, ``True`` = COOP/COEP headers,
-``crossOriginIsolated`` in the page; ``False`` = no headers):
+``crossOriginIsolated`` in the page; ``False`` = no headers and the site's service-worker
+isolation switched off, so the page stays non-isolated):
 
 ``site_dir`` (session)
     ``pathlib.Path`` of the built site (``--site-dir``, default ``_output``); fails if absent.
