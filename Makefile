@@ -3,7 +3,7 @@
 #   make serve   install what is needed, build _output/, serve it at http://127.0.0.1:$(PORT)
 #   make site    build _output/ only (static files, deployable under any sub-path)
 #   make test    install everything (incl. Debian's chromium), build, lint, unit (CPython + node) + browser tests
-#   make lint    ruff, mypy, and the JS linter
+#   make lint    ruff, mypy, actionlint (.github/workflows) and the JS linter
 #   make clean   remove build products (keeps .venv and download caches)
 #
 # Every step is stamped, so a second run with nothing changed does (almost) nothing.
@@ -104,6 +104,7 @@ $(PIPLITE_STAMP): requirements/piplite.txt $(DEPS_STAMP)
 $(SITE_STAMP): $(PYODIDE_DIR)/pyodide-lock.json $(PIPLITE_STAMP) $(SITE_SOURCES) $(DEPS_STAMP)
 	rm -rf $(OUTPUT) .jupyterlite.doit.db
 	$(VENV)/bin/jupyter lite build --log-level=WARN
+	PYTHONPATH=py $(PY) -m litebridge.site_build $(OUTPUT) --wheel $(WHEEL)
 	touch $@
 	@echo "site built in $(OUTPUT)/ ($$(du -sh $(OUTPUT) | cut -f1))"
 
@@ -119,6 +120,7 @@ lint: $(DEPS_STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff format --check py tests scripts bench
 	$(VENV)/bin/mypy
 	MYPYPATH=py:tests/browser $(VENV)/bin/mypy --strict scripts bench tests/browser tests/conftest.py
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 ifneq ($(HAS_JS),)
 	cd js && npm run --silent lint
 endif

@@ -9,6 +9,7 @@ import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
 
 import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
+import { isolationPlugin } from './isolation';
 import { installCoincidentResultFix } from './coincidentResultFix';
 import { KernelInterrupts } from './interrupt';
 import { installWaitAsyncFix } from './waitAsyncFix';
@@ -150,4 +151,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, isolationPlugin];

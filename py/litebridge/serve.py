@@ -8,11 +8,15 @@ By default every response carries the headers that make the page cross-origin is
     Cross-Origin-Resource-Policy: same-origin
 
 ``--no-isolation`` leaves them out (as on GitHub Pages). ``--base-path /litebridge/`` serves the
-site under a prefix, as a GitHub Pages project site would; ``/`` then redirects to it.
+site under a prefix, as a GitHub Pages project site would; ``/`` then redirects to it. Without
+headers, the site's service worker still makes pages cross-origin isolated after one reload
+(litebridge's addition to JupyterLite's service worker); ``--no-sw-isolation`` serves the root
+``jupyter-lite.json`` with ``litebridge.crossOriginIsolation: false`` added, the site's own
+opt-out, so that pages stay non-isolated.
 
 Usage::
 
-    python -m litebridge.serve [--port 8000] [--no-isolation] [--base-path /litebridge/] [_output]
+    python -m litebridge.serve [--port 8000] [--no-isolation] [--no-sw-isolation] [--base-path /x/] [_output]
 
 This module uses only the standard library; it is not used inside the kernel.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import json
 import mimetypes
 import sys
 import threading
@@ -75,12 +80,18 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         Send :data:`ISOLATION_HEADERS` on every response.
     base_path : str
         URL prefix the site is served under (``/`` for none).
+    sw_isolation : bool
+        False: serve the root ``jupyter-lite.json`` with the opt-out of the service worker's
+        cross-origin isolation (``jupyter-config-data.litebridge.crossOriginIsolation: false``).
     **kwargs : Any
         Passed to :class:`http.server.SimpleHTTPRequestHandler`.
     """
 
-    def __init__(self, *args: Any, isolation: bool = True, base_path: str = "/", **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, isolation: bool = True, base_path: str = "/", sw_isolation: bool = True, **kwargs: Any
+    ) -> None:
         self.isolation = isolation
+        self.sw_isolation = sw_isolation
         self.base_path = _normalise_base_path(base_path)
         self.extensions_map = {**self.extensions_map, **EXTRA_MIME_TYPES}
         super().__init__(*args, **kwargs)
@@ -111,8 +122,25 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """Serve a GET request below the base path."""
-        if self._strip_base():
-            super().do_GET()
+        if not self._strip_base():
+            return
+        if not self.sw_isolation and self.path.split("?")[0].split("#")[0] == "/jupyter-lite.json":
+            self._send_opted_out_config()
+            return
+        super().do_GET()
+
+    def _send_opted_out_config(self) -> None:
+        """Send the root ``jupyter-lite.json`` with the service-worker isolation switched off."""
+        path = Path(self.directory) / "jupyter-lite.json"
+        config = json.loads(path.read_text(encoding="utf-8"))
+        data = config.setdefault("jupyter-config-data", {})
+        data.setdefault("litebridge", {})["crossOriginIsolation"] = False
+        body = json.dumps(config, indent=2).encode()
+        self.send_response(http.HTTPStatus.OK)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_HEAD(self) -> None:
         """Serve a HEAD request below the base path."""
@@ -142,7 +170,9 @@ class SiteServer(http.server.ThreadingHTTPServer):
     isolation: bool
 
 
-def make_server(directory: str | Path, port: int = 8000, *, isolation: bool = True, base_path: str = "/") -> SiteServer:
+def make_server(
+    directory: str | Path, port: int = 8000, *, isolation: bool = True, base_path: str = "/", sw_isolation: bool = True
+) -> SiteServer:
     """Create (but do not start) a server for ``directory`` on 127.0.0.1.
 
     Parameters
@@ -155,6 +185,8 @@ def make_server(directory: str | Path, port: int = 8000, *, isolation: bool = Tr
         Send COOP/COEP/CORP headers.
     base_path : str
         URL prefix to serve the site under, e.g. ``/litebridge/``.
+    sw_isolation : bool
+        False: serve ``jupyter-lite.json`` with the service worker's isolation switched off.
 
     Returns
     -------
@@ -173,7 +205,9 @@ def make_server(directory: str | Path, port: int = 8000, *, isolation: bool = Tr
         raise FileNotFoundError(f"no site at {root}: build it first (make site)")
     for suffix, mime in EXTRA_MIME_TYPES.items():
         mimetypes.add_type(mime, suffix)
-    handler = functools.partial(SiteHandler, directory=str(root), isolation=isolation, base_path=base_path)
+    handler = functools.partial(
+        SiteHandler, directory=str(root), isolation=isolation, base_path=base_path, sw_isolation=sw_isolation
+    )
     server = SiteServer(("127.0.0.1", port), handler)
     server.isolation = isolation
     server.url = f"http://127.0.0.1:{server.server_address[1]}{_normalise_base_path(base_path)}"
@@ -181,7 +215,7 @@ def make_server(directory: str | Path, port: int = 8000, *, isolation: bool = Tr
 
 
 def start_server(
-    directory: str | Path, port: int = 0, *, isolation: bool = True, base_path: str = "/"
+    directory: str | Path, port: int = 0, *, isolation: bool = True, base_path: str = "/", sw_isolation: bool = True
 ) -> tuple[SiteServer, threading.Thread]:
     """Create a server and run it in a daemon thread (for tests).
 
@@ -195,6 +229,8 @@ def start_server(
         Send COOP/COEP/CORP headers.
     base_path : str
         URL prefix to serve the site under.
+    sw_isolation : bool
+        False: serve ``jupyter-lite.json`` with the service worker's isolation switched off.
 
     Returns
     -------
@@ -206,7 +242,7 @@ def start_server(
     FileNotFoundError
         If ``directory`` is not a directory.
     """
-    server = make_server(directory, port, isolation=isolation, base_path=base_path)
+    server = make_server(directory, port, isolation=isolation, base_path=base_path, sw_isolation=sw_isolation)
     thread = threading.Thread(target=server.serve_forever, name=f"litebridge.serve {server.url}", daemon=True)
     thread.start()
     return server, thread
@@ -229,10 +265,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("directory", nargs="?", default="_output", help="built site (default: _output)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port on 127.0.0.1 (default: 8000; 0: any free)")
     parser.add_argument("--no-isolation", action="store_true", help="do not send COOP/COEP/CORP headers")
+    parser.add_argument(
+        "--no-sw-isolation",
+        action="store_true",
+        help="serve jupyter-lite.json with litebridge.crossOriginIsolation false (no isolation by the service worker)",
+    )
     parser.add_argument("--base-path", default="/", help="serve the site under this URL prefix (default: /)")
     args = parser.parse_args(argv)
     try:
-        server = make_server(args.directory, args.port, isolation=not args.no_isolation, base_path=args.base_path)
+        server = make_server(
+            args.directory,
+            args.port,
+            isolation=not args.no_isolation,
+            base_path=args.base_path,
+            sw_isolation=not args.no_sw_isolation,
+        )
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 1

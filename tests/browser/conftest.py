@@ -1,7 +1,8 @@
 """Fixtures for real-browser tests against the built site (Debian's chromium, Playwright).
 
 Every test module gets, per value of ``isolated`` (module-scoped, ``True`` = COOP/COEP headers,
-``crossOriginIsolated`` in the page; ``False`` = no headers):
+``crossOriginIsolated`` in the page; ``False`` = no headers and the site's service-worker
+isolation switched off, so the page stays non-isolated):
 
 ``site_dir`` (session)
     ``pathlib.Path`` of the built site (``--site-dir``, default ``_output``); fails if absent.
@@ -10,6 +11,13 @@ Every test module gets, per value of ``isolated`` (module-scoped, ``True`` = COO
     indirect=True, scope="module")``.
 ``base_path`` (module, default ``"/"``)
     URL prefix the site is served under; parametrize it indirectly like ``isolated``.
+``coi_service_worker`` (module, default ``False``)
+    ``True`` with ``isolated=True``: no headers at all (as GitHub Pages), the page is made
+    cross-origin isolated by the site's service worker after one reload (``lab_page`` waits for
+    it). Parametrize both indirectly, e.g. ``pytest.mark.parametrize(("isolated",
+    "coi_service_worker"), [(True, True)], indirect=True, scope="module")``. With
+    ``isolated=False`` the server sends the site's opt-out (``litebridge.crossOriginIsolation:
+    false`` in ``jupyter-lite.json``), so that pages stay non-isolated.
 ``site_server`` (module)
     A :class:`litebridge.serve.SiteServer` on 127.0.0.1 with an ephemeral port; ``.url`` is the
     site root (ending in ``/``).
@@ -36,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, LiteKernel, NetworkGuard, wait_for_app
+from harness import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, LiteKernel, NetworkGuard, wait_for_app, wait_for_isolation
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from litebridge.serve import SiteServer, start_server
@@ -72,9 +80,21 @@ def base_path(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def site_server(site_dir: Path, isolated: bool, base_path: str) -> Iterator[SiteServer]:
+def coi_service_worker(request: pytest.FixtureRequest) -> bool:
+    """Isolate through the site's service worker instead of headers (False unless parametrized)."""
+    return bool(getattr(request, "param", False))
+
+
+@pytest.fixture(scope="module")
+def site_server(site_dir: Path, isolated: bool, base_path: str, coi_service_worker: bool) -> Iterator[SiteServer]:
     """The built site served on 127.0.0.1 (ephemeral port) in the requested mode."""
-    server, thread = start_server(site_dir, 0, isolation=isolated, base_path=base_path)
+    server, thread = start_server(
+        site_dir,
+        0,
+        isolation=isolated and not coi_service_worker,
+        base_path=base_path,
+        sw_isolation=isolated or coi_service_worker,
+    )
     yield server
     server.shutdown()
     server.server_close()
@@ -98,10 +118,12 @@ def lite_context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture(scope="module")
-def lab_page(lite_context: BrowserContext, site_server: SiteServer) -> Iterator[Page]:
-    """The lab app of the served site, started."""
+def lab_page(lite_context: BrowserContext, site_server: SiteServer, coi_service_worker: bool) -> Iterator[Page]:
+    """The lab app of the served site, started (after the service worker's reload, if any)."""
     page = lite_context.new_page()
     page.goto(site_server.url + "lab/index.html")
+    if coi_service_worker:
+        wait_for_isolation(page)
     wait_for_app(page)
     yield page
     page.close()

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route
+from playwright.sync_api import Error as PlaywrightError
 
 #: Debian's chromium; Playwright cannot download its own browsers here
 CHROMIUM = "/usr/bin/chromium"
@@ -233,6 +234,33 @@ def wait_for_app(page: Page, timeout_s: float = 60.0) -> None:
         }""",
         int(timeout_s * 1000),
     )
+
+
+def wait_for_isolation(page: Page, timeout_s: float = 60.0) -> None:
+    """Wait until ``page`` is cross-origin isolated, across the service worker's reload.
+
+    On a host without COOP/COEP headers the site's service worker (litebridge's addition to
+    JupyterLite's) makes the page isolated; the page reloads itself once for that.
+
+    Raises
+    ------
+    AssertionError
+        If the page is not isolated within ``timeout_s`` seconds (the message says what it
+        saw: service-worker control, the reload marker).
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            page.wait_for_function("() => self.crossOriginIsolated", timeout=2000)
+            return
+        except PlaywrightError:
+            # not isolated yet, or the reload replaced the document while waiting
+            continue
+    state = page.evaluate(
+        """() => ({controlled: navigator.serviceWorker?.controller?.scriptURL ?? null,
+                  reloaded: sessionStorage.getItem('litebridge:isolation-reload')})"""
+    )
+    raise AssertionError(f"page not cross-origin isolated after {timeout_s} s: {state}")
 
 
 def wait_for_kernel_idle(page: Page, timeout_s: float = BOOT_TIMEOUT_S) -> None:
