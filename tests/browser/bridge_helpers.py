@@ -194,3 +194,33 @@ def setup_bridge(kernel: LiteKernel) -> None:
     install_page_helpers(kernel.page)
     connected = page_run(kernel.page, kernel.id, "return k.id;")
     assert connected == {"ok": True, "value": kernel.id}, connected
+
+
+#: both sides' tables when nothing is pending (see :func:`table_counts`)
+EMPTY_TABLES: dict[str, Any] = {"page": {"calls": 0, "serving": 0}, "python": {"calls": 0, "serving": 0}}
+
+
+def table_counts(kernel: LiteKernel) -> dict[str, Any]:
+    """The bridge's live table entries on both sides: ``k.counts()`` and Python's ``page.counts``.
+
+    Returns
+    -------
+    dict
+        ``{"page": {"calls", "serving"}, "python": {"calls", "serving"}}``.
+    """
+    page_counts = page_run(kernel.page, kernel.id, "return k.counts();")["value"]
+    return {"page": page_counts, "python": kernel.value("page.counts")}
+
+
+def settled_table_counts(kernel: LiteKernel, timeout_s: float = 5.0) -> dict[str, Any]:
+    """:func:`table_counts` once they are :data:`EMPTY_TABLES`, or as they are after ``timeout_s``.
+
+    A cancel crosses asynchronously, so the other side's table empties a moment later.
+    """
+    counts = table_counts(kernel)
+    for _ in range(int(timeout_s * 10)):
+        if counts == EMPTY_TABLES:
+            break
+        kernel.page.wait_for_timeout(100)
+        counts = table_counts(kernel)
+    return counts

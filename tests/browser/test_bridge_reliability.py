@@ -7,10 +7,8 @@ methods in the Pyodide kernel, over the bridge the site ships.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from bridge_helpers import js_call, page_run, page_settle, setup_bridge
+from bridge_helpers import EMPTY_TABLES, js_call, page_run, page_settle, settled_table_counts, setup_bridge
 from harness import KernelError, LiteKernel
 
 # Page handlers of this module: registered by the page (litebridge.register), for every kernel.
@@ -70,24 +68,6 @@ def _aborts(kernel: LiteKernel) -> list[list[str]]:
     return aborts
 
 
-def _counts(kernel: LiteKernel) -> dict[str, Any]:
-    page_counts = page_run(kernel.page, kernel.id, "return k.counts();")["value"]
-    return {"page": page_counts, "python": kernel.value("page.counts")}
-
-
-def _idle(kernel: LiteKernel) -> dict[str, Any]:
-    """Both sides' tables, once they are empty (a cancel crosses asynchronously)."""
-    for _ in range(50):
-        counts = _counts(kernel)
-        if counts == {"page": {"calls": 0, "serving": 0}, "python": {"calls": 0, "serving": 0}}:
-            return counts
-        kernel.page.wait_for_timeout(100)
-    return _counts(kernel)
-
-
-_ZERO = {"page": {"calls": 0, "serving": 0}, "python": {"calls": 0, "serving": 0}}
-
-
 # --- defect 1: a timed-out call_sync left the kernel marked busy (jspi) ------------------------------
 
 
@@ -97,7 +77,7 @@ def test_call_sync_timeout_does_not_leave_the_kernel_busy(bridged: LiteKernel) -
     # the page serves calls into the kernel again at once, in both transports
     assert js_call(bridged.page, bridged.id, "multiply", 6, 7) == {"ok": True, "value": 42}
     assert [tag for tag, _ in _aborts(bridged) if tag == "d1"] == ["d1"]
-    assert _idle(bridged) == _ZERO
+    assert settled_table_counts(bridged) == EMPTY_TABLES
 
 
 # --- defect 2: bridge error codes reach Python ----------------------------------------------------------
@@ -230,7 +210,7 @@ def test_cancelling_a_python_task_aborts_the_page_handler(bridged: LiteKernel) -
     aborts = [reason for tag, reason in _aborts(bridged) if tag == "task"]
     assert len(aborts) == 1
     assert "cancelled" in aborts[0]
-    assert _idle(bridged) == _ZERO
+    assert settled_table_counts(bridged) == EMPTY_TABLES
 
 
 @pytest.mark.parametrize(
@@ -241,7 +221,7 @@ def test_a_timeout_aborts_the_page_handler(bridged: LiteKernel, call: str) -> No
     with pytest.raises(KernelError, match="CallTimeout"):
         bridged.run(call)
     assert [t for t, _ in _aborts(bridged) if t == tag] == [tag]
-    assert _idle(bridged) == _ZERO
+    assert settled_table_counts(bridged) == EMPTY_TABLES
 
 
 def test_a_page_timeout_or_abort_cancels_the_python_task(bridged: LiteKernel) -> None:
@@ -255,5 +235,5 @@ def test_a_page_timeout_or_abort_cancels_the_python_task(bridged: LiteKernel) ->
         " return await k.invoke('exits.sleepy', [], { signal: c.signal });",
     )
     assert aborted["error"]["message"] == "user left"
-    assert _idle(bridged) == _ZERO
+    assert settled_table_counts(bridged) == EMPTY_TABLES
     assert bridged.value("Exits.cancelled") == before + 2

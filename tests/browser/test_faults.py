@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bridge_helpers import install_page_helpers, page_run
+from bridge_helpers import EMPTY_TABLES, install_page_helpers, page_run, settled_table_counts
 from harness import KernelError, LiteKernel, wait_for_app
 from playwright.sync_api import BrowserContext, Page
 
@@ -169,25 +169,6 @@ def _load_spec(kernel: LiteKernel, label: str) -> dict[str, str]:
     return {"id": kernel.id, "label": label, "cell": _LOAD_CELL.format(kid=kernel.id, n=CALLS_PER_KIND)}
 
 
-def _counts(kernel: LiteKernel) -> dict[str, Any]:
-    return {
-        "page": page_run(kernel.page, kernel.id, "return k.counts();")["value"],
-        "python": kernel.value("page.counts"),
-    }
-
-
-_ZERO = {"page": {"calls": 0, "serving": 0}, "python": {"calls": 0, "serving": 0}}
-
-
-def _settled_counts(kernel: LiteKernel) -> dict[str, Any]:
-    for _ in range(50):
-        counts = _counts(kernel)
-        if counts == _ZERO:
-            break
-        kernel.page.wait_for_timeout(100)
-    return counts
-
-
 # --- volume -----------------------------------------------------------------------------------
 
 
@@ -219,7 +200,7 @@ def test_ten_thousand_mixed_calls_none_lost_none_misrouted(
         busy += report["busy"]
     assert total == 3 * 3 * CALLS_PER_KIND >= 10_000
     for kernel in (kernel_a, kernel_b, kernel_c):
-        assert _settled_counts(kernel) == _ZERO
+        assert settled_table_counts(kernel) == EMPTY_TABLES
     mode = "coop-coep" if isolated else "no-isolation"
     print(f"\n[faults {mode}] {total} calls, {lost} lost, {wrong} wrong, 0 hangs, {busy} busy refusals retried")
 
@@ -245,14 +226,14 @@ def test_a_silent_handler_times_out_and_is_aborted(kernel_a: LiteKernel) -> None
             kernel_a.run(call)
         aborts = kernel_a.page.evaluate("() => window.__lbFaults.aborts")
         assert [t for t, _ in aborts if t == tag] == [tag]
-    assert _settled_counts(kernel_a) == _ZERO
+    assert settled_table_counts(kernel_a) == EMPTY_TABLES
 
 
 def test_a_python_method_that_never_returns_times_out_and_is_cancelled(kernel_a: LiteKernel) -> None:
     before = kernel_a.value("Load.cancelled")
     result = page_run(kernel_a.page, kernel_a.id, "return await k.invoke('load.never', [], { timeoutMs: 500 });")
     assert result["error"]["code"] == "timeout"
-    assert _settled_counts(kernel_a) == _ZERO
+    assert settled_table_counts(kernel_a) == EMPTY_TABLES
     assert kernel_a.value("Load.cancelled") == before + 1
 
 
