@@ -13,6 +13,8 @@ import pytest
 from bridge_helpers import js_call, page_run, setup_bridge
 from harness import KernelError, LiteKernel
 
+pytestmark = pytest.mark.all_browsers
+
 FORBIDDEN = ["_private", "constructor", "__proto__", "prototype"]
 
 
