@@ -9,7 +9,9 @@ import { IKernelSpecs } from '@jupyterlite/services';
 
 import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
+import { watchKernelBoot } from './bootWatchdog';
 import { installCoincidentResultFix } from './coincidentResultFix';
+import { installMissingSabFix } from './missingSabFix';
 import { installWaitAsyncFix } from './waitAsyncFix';
 
 export type { KernelBridge, InvokeOptions } from './bridge';
@@ -20,6 +22,7 @@ export type { KernelOptions, PageApi } from './manager';
 // activates and before any kernel (and so coincident) exists.
 installWaitAsyncFix();
 installCoincidentResultFix();
+installMissingSabFix();
 
 /** The plugin id, also the key under which it can be disabled in `jupyter-lite.json`. */
 export const PLUGIN_ID = 'litebridge:plugin';
@@ -68,6 +71,8 @@ function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager): void 
         // The worker exists now and cannot have sent its hello yet: it sends it when
         // Python first imports litebridge, long after Pyodide has booted.
         const worker = workerOf(kernel);
+        const stopWatching = watchKernelBoot(kernel, worker);
+        kernel.disposed.connect(stopWatching);
         if (worker !== null && !kernel.isDisposed) {
           const id = kernel.id;
           const bridge = manager.attach(id, worker);
