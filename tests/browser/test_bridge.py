@@ -490,3 +490,34 @@ def test_register_with_bad_source(bridged: LiteKernel, transport: str) -> None:
         assert caught is not None, source
         assert caught[0] == "bad_request", caught
         assert "register source" in caught[1]
+
+
+# --- figures (informational: printed with -s, never asserted) ------------------------------------
+
+
+def test_round_trip_p50(bridged: LiteKernel, transport: str, browser_name: str, hosting_mode: str) -> None:
+    code = (
+        "import statistics, time\n"
+        "def _p50(n, call):\n"
+        "    durations = []\n"
+        "    for i in range(n):\n"
+        "        started = time.perf_counter()\n"
+        "        assert call(i) == ' ' * (i % 3) + 'x'\n"
+        "        durations.append(time.perf_counter() - started)\n"
+        "    return statistics.median(durations) * 1e6\n"
+        "async def _p50_await(n):\n"
+        "    durations = []\n"
+        "    for i in range(n):\n"
+        "        started = time.perf_counter()\n"
+        "        assert await page.call('indentLeft', 'x', i % 3) == ' ' * (i % 3) + 'x'\n"
+        "        durations.append(time.perf_counter() - started)\n"
+        "    return statistics.median(durations) * 1e6\n"
+        "figures = {'await': await _p50_await(300)}\n"
+        "if litebridge.transport != 'async':\n"
+        "    figures['sync'] = _p50(300, lambda i: page.call_sync('indentLeft', 'x', i % 3))\n"
+    )
+    bridged.run(code, timeout_s=240)
+    figures = bridged.value("figures")
+    assert ("sync" in figures) is (transport != "async")
+    sync = f"call_sync p50 {figures['sync']:.0f} us" if "sync" in figures else "call_sync unavailable"
+    print(f"\n{browser_name} {hosting_mode} ({transport}): {sync}; await page.call p50 {figures['await']:.0f} us")
