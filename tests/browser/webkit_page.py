@@ -11,19 +11,26 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 from typing import Any
 
 from page_protocol import CONSOLE_HOOK_JS, EVALUATE_JS, WAIT_JS, PageError, decode_result
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
 #: longest single WebDriver script (s); every page-side wait in the tests is shorter
-SCRIPT_TIMEOUT_S = 600
+SCRIPT_TIMEOUT_S = 330
+#: longest wait for WebKitWebDriver to answer one command (s): MiniBrowser has been seen to
+#: vanish mid-session, and the driver then never answers
+COMMAND_TIMEOUT_S = SCRIPT_TIMEOUT_S + 30
+#: longest wait for a new session, and for quitting one (s)
+SESSION_TIMEOUT_S = 60
 
 _ASYNC_CALL = """
 const done = arguments[arguments.length - 1];
@@ -62,6 +69,13 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
     return process, f":{number}"
 
 
+def _set_command_timeout(driver: webdriver.WebKitGTK, seconds: float) -> None:
+    """Bound every later HTTP request to the driver to ``seconds``."""
+    executor = driver.command_executor
+    if isinstance(executor, RemoteConnection):
+        executor.client_config.timeout = seconds
+
+
 class WebKitBrowser:
     """A WebKitGTK MiniBrowser driven over WebDriver; non-local hosts go to ``proxy``.
 
@@ -92,11 +106,18 @@ class WebKitBrowser:
             "proxy", {"proxyType": "manual", "httpProxy": proxy, "sslProxy": proxy, "noProxy": ["127.0.0.1"]}
         )
         service = Service(WEBKIT_DRIVER, env={**os.environ, "DISPLAY": display})
+        # selenium's HTTP timeout defaults to the socket default (none): bound the new session
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(SESSION_TIMEOUT_S)
         try:
             self.driver = webdriver.WebKitGTK(options=options, service=service)
-        except WebDriverException as error:
+        except (WebDriverException, OSError) as error:
+            service.stop()
             self._xvfb.kill()
             raise PageError(f"WebKitWebDriver did not start a session: {error}") from error
+        finally:
+            socket.setdefaulttimeout(previous)
+        _set_command_timeout(self.driver, COMMAND_TIMEOUT_S)
         self.driver.set_script_timeout(SCRIPT_TIMEOUT_S)
         self.version = f"webkitgtk/{self.driver.capabilities.get('browserVersion', '?')}"
         self._first_window: str | None = self.driver.current_window_handle
@@ -122,8 +143,10 @@ class WebKitBrowser:
 
     def close(self) -> None:
         """End the WebDriver session and Xvfb."""
-        with contextlib.suppress(WebDriverException):
+        _set_command_timeout(self.driver, SESSION_TIMEOUT_S)
+        with contextlib.suppress(WebDriverException, OSError):
             self.driver.quit()
+        self.driver.service.stop()
         self._xvfb.terminate()
         try:
             self._xvfb.wait(timeout=10)
@@ -150,8 +173,8 @@ class WebKitPage:
     def _call(self, fn: str, *args: Any) -> Any:
         try:
             answer = self._driver().execute_async_script(_ASYNC_CALL, fn, *args)
-        except WebDriverException as error:
-            raise PageError(f"WebKit: {error.msg or error}") from error
+        except (WebDriverException, OSError) as error:
+            raise PageError(f"WebKit: {getattr(error, 'msg', None) or error}") from error
         if not answer["ok"]:
             raise PageError(f"WebKit: {answer['error']}")
         return decode_result(answer["text"])
