@@ -106,13 +106,7 @@ def test_litebridge_labextension_in_site(site_dir: Path) -> None:
 @all_browsers
 @browser_servings
 @pytest.mark.parametrize("app", ["lab", "notebooks", "repl"])
-def test_app_loads(new_page: Any, app: str, base_path: str, browser_name: str) -> None:
-    if browser_name == "webkit" and app != "lab":
-        # Seen here: in WebKitGTK 2.50 an app opened right after another one closed in the same
-        # session never starts (app.started stays pending after JupyterLite's service-worker
-        # manager logs "New version, unregistering existing service workers"); with 8 s between
-        # them it starts. Not yet traced to its cause: the lab app (first page) is tested.
-        pytest.skip("WebKitGTK: a second JupyterLite app opened right after the first never starts (under study)")
+def test_app_loads(new_page: Any, app: str, base_path: str) -> None:
     page: BrowserPage = new_page(f"{app}/index.html")
     wait_for_app(page)
     assert page.evaluate("() => window.jupyterapp.serviceManager.kernelspecs.specs !== undefined")

@@ -98,33 +98,55 @@ class WebKitBrowser:
     name = "webkit"
 
     def __init__(self, proxy: str) -> None:
-        self._xvfb, display = start_xvfb()
+        self._xvfb, self._display = start_xvfb()
+        self._proxy = proxy
+        self.pages: list[WebKitPage] = []
+        self.driver = self._start_session()
+        self.version = f"webkitgtk/{self.driver.capabilities.get('browserVersion', '?')}"
+        self._first_window: str | None = self.driver.current_window_handle
+
+    def _start_session(self) -> webdriver.WebKitGTK:
         options = Options()
         options.binary_location = MINIBROWSER
         options.add_argument("--automation")
         options.set_capability(
-            "proxy", {"proxyType": "manual", "httpProxy": proxy, "sslProxy": proxy, "noProxy": ["127.0.0.1"]}
+            "proxy",
+            {"proxyType": "manual", "httpProxy": self._proxy, "sslProxy": self._proxy, "noProxy": ["127.0.0.1"]},
         )
-        service = Service(WEBKIT_DRIVER, env={**os.environ, "DISPLAY": display})
+        service = Service(WEBKIT_DRIVER, env={**os.environ, "DISPLAY": self._display})
         # selenium's HTTP timeout defaults to the socket default (none): bound the new session
         previous = socket.getdefaulttimeout()
         socket.setdefaulttimeout(SESSION_TIMEOUT_S)
         try:
-            self.driver = webdriver.WebKitGTK(options=options, service=service)
+            driver = webdriver.WebKitGTK(options=options, service=service)
         except (WebDriverException, OSError) as error:
             service.stop()
             self._xvfb.kill()
             raise PageError(f"WebKitWebDriver did not start a session: {error}") from error
         finally:
             socket.setdefaulttimeout(previous)
-        _set_command_timeout(self.driver, COMMAND_TIMEOUT_S)
-        self.driver.set_script_timeout(SCRIPT_TIMEOUT_S)
-        self.version = f"webkitgtk/{self.driver.capabilities.get('browserVersion', '?')}"
-        self._first_window: str | None = self.driver.current_window_handle
-        self.pages: list[WebKitPage] = []
+        _set_command_timeout(driver, COMMAND_TIMEOUT_S)
+        driver.set_script_timeout(SCRIPT_TIMEOUT_S)
+        return driver
+
+    def _end_session(self) -> None:
+        _set_command_timeout(self.driver, SESSION_TIMEOUT_S)
+        with contextlib.suppress(WebDriverException, OSError):
+            self.driver.quit()
+        self.driver.service.stop()
 
     def new_page(self) -> WebKitPage:
-        """Open a window (the session's first one is reused for the first page)."""
+        """Open a window; when every earlier page is closed, in a fresh session.
+
+        Seen here: in WebKitGTK 2.50 a JupyterLite app loaded in a session soon after another
+        one (same origin) may never start (``jupyterapp`` missing or ``app.started`` pending);
+        a new session (a new, empty website data store) has no such history.
+        """
+        if self.pages and all(page.closed for page in self.pages):
+            self._end_session()
+            self.pages = []
+            self.driver = self._start_session()
+            self._first_window = self.driver.current_window_handle
         if self._first_window is not None:
             handle, self._first_window = self._first_window, None
         else:
@@ -143,10 +165,7 @@ class WebKitBrowser:
 
     def close(self) -> None:
         """End the WebDriver session and Xvfb."""
-        _set_command_timeout(self.driver, SESSION_TIMEOUT_S)
-        with contextlib.suppress(WebDriverException, OSError):
-            self.driver.quit()
-        self.driver.service.stop()
+        self._end_session()
         self._xvfb.terminate()
         try:
             self._xvfb.wait(timeout=10)
@@ -161,6 +180,11 @@ class WebKitPage:
         self._browser = browser
         self._handle = handle
         self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
 
     def _driver(self) -> webdriver.WebKitGTK:
         driver = self._browser.driver
@@ -219,6 +243,5 @@ class WebKitPage:
         if len(driver.window_handles) > 1:
             driver.close()
             driver.switch_to.window(driver.window_handles[0])
-        else:
+        else:  # the session's last window: kept (the next page starts a new session)
             driver.get("about:blank")
-            self._browser._first_window = self._handle
