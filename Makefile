@@ -2,7 +2,7 @@
 #
 #   make serve   install what is needed, build _output/, serve it at http://127.0.0.1:$(PORT)
 #   make site    build _output/ only (static files, deployable under any sub-path)
-#   make test    install everything (incl. Debian's chromium), build, lint, unit (CPython + node) + browser tests
+#   make test    install everything (incl. Debian's browsers), build, lint, unit (CPython + node) + browser tests
 #   make lint    ruff, mypy, actionlint (.github/workflows) and the JS linter
 #   make clean   remove build products (keeps .venv and download caches)
 #
@@ -20,6 +20,12 @@ PIP := $(PY) -m pip
 BUILD := _build
 OUTPUT := _output
 CHROMIUM := /usr/bin/chromium
+# the other browsers of the test matrix (tests/browser/browsers.py) and the X server WebKit needs
+FIREFOX := /usr/bin/firefox-esr
+WEBKIT_DRIVER := /usr/bin/WebKitWebDriver
+XVFB := /usr/bin/Xvfb
+# browsers the browser tests run in (`make browser BROWSERS=chromium` for Chromium only)
+BROWSERS ?= chromium firefox webkit
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # the site-building tools (`jupyter`, `jupyter labextension`) must be found by npm scripts
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -33,6 +39,8 @@ HAS_JS := $(wildcard js/package.json)
 
 DEPS_STAMP := $(VENV)/.deps.stamp
 NPM_STAMP := js/node_modules/.npm-ci.stamp
+SIDECAR_DIR := tests/browser/firefox_sidecar
+SIDECAR_STAMP := $(SIDECAR_DIR)/node_modules/.npm-ci.stamp
 JS_STAMP := $(BUILD)/js.stamp
 PIPLITE_STAMP := $(PIPLITE_DIR)/.stamp
 SITE_STAMP := $(OUTPUT)/.site.stamp
@@ -41,7 +49,7 @@ PY_SOURCES := $(wildcard py/litebridge/*.py py/ipython_startup/*.py) py/litebrid
 JS_SOURCES := $(shell [ -d js ] && find js/src js/scripts -type f 2>/dev/null) $(wildcard js/package.json js/package-lock.json js/tsconfig*.json)
 SITE_SOURCES := jupyter_lite_config.json lite/jupyter-lite.json $(shell find content -type f 2>/dev/null)
 
-.PHONY: help serve site test lint unit browser deps chromium js clean bench
+.PHONY: help serve site test lint unit browser deps chromium browsers js clean bench
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -63,6 +71,25 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 chromium: $(CHROMIUM)
+
+$(FIREFOX):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq firefox-esr
+
+$(WEBKIT_DRIVER):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq webkit2gtk-driver
+
+$(XVFB):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq xvfb
+
+# puppeteer-core, which drives Firefox for the tests (its own package: not part of the labextension)
+$(SIDECAR_STAMP): $(SIDECAR_DIR)/package.json $(SIDECAR_DIR)/package-lock.json
+	cd $(SIDECAR_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browsers: $(CHROMIUM) $(FIREFOX) $(WEBKIT_DRIVER) $(XVFB) $(SIDECAR_STAMP)
 
 # --- JavaScript: labextension + worker helper into py/litebridge/ ---------------------------
 
@@ -131,10 +158,10 @@ ifneq ($(HAS_JS),)
 	cd js && npm run --silent test 2>&1 | tail -n 12
 endif
 
-browser: $(SITE_STAMP) $(CHROMIUM)
-	$(PY) -m pytest -q tests/browser
+browser: $(SITE_STAMP) browsers
+	$(PY) -m pytest -q tests/browser $(foreach name,$(BROWSERS),--browser $(name))
 
-test: $(DEPS_STAMP) $(CHROMIUM) $(SITE_STAMP)
+test: $(DEPS_STAMP) browsers $(SITE_STAMP)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory browser

@@ -9,9 +9,11 @@ import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
 
 import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
+import { watchKernelBoot } from './bootWatchdog';
 import { isolationPlugin } from './isolation';
 import { installCoincidentResultFix } from './coincidentResultFix';
 import { KernelInterrupts } from './interrupt';
+import { installMissingSabFix } from './missingSabFix';
 import { installWaitAsyncFix } from './waitAsyncFix';
 import { checkUpstreamPatches } from './upstreamPatches';
 import { installWorkerHook } from './workerHook';
@@ -33,6 +35,7 @@ let activeManager: BridgeManager | null = null;
 installWorkerHook((worker, event) => {
   activeManager?.onWorkerMessage(worker, event);
 });
+installMissingSabFix();
 
 /** The plugin id, also the key under which it can be disabled in `jupyter-lite.json`. */
 export const PLUGIN_ID = 'litebridge:plugin';
@@ -92,6 +95,8 @@ function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager, interr
             interrupts.detach(kernel.id);
           });
         }
+        const stopWatching = watchKernelBoot(kernel, worker);
+        kernel.disposed.connect(stopWatching);
         if (worker !== null && !kernel.isDisposed) {
           const id = kernel.id;
           const bridge = manager.attach(id, worker);

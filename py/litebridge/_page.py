@@ -107,7 +107,9 @@ def explain_sync_unavailable(isolated: bool, jspi_supported: bool) -> str:
     Parameters
     ----------
     isolated : bool
-        Whether the page is cross-origin isolated.
+        Whether the kernel's worker is cross-origin isolated. Called only when there is no SAB
+        transport, so ``True`` means the browser has no ``SharedArrayBuffer`` although isolated
+        (WebKitGTK under COOP/COEP).
     jspi_supported : bool
         Whether the runtime supports JSPI (so the reason is the call stack, not the browser).
 
@@ -117,7 +119,12 @@ def explain_sync_unavailable(isolated: bool, jspi_supported: bool) -> str:
         The message.
     """
     reasons = []
-    if not isolated:
+    if isolated:
+        reasons.append(
+            "this browser has no SharedArrayBuffer although the page is cross-origin isolated "
+            "(WebKitGTK, for one), so the SharedArrayBuffer transport cannot be used"
+        )
+    else:
         reasons.append(
             "the page is not cross-origin isolated, so there is no SharedArrayBuffer (serve the "
             "site with the headers 'Cross-Origin-Opener-Policy: same-origin' and "

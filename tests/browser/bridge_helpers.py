@@ -16,10 +16,11 @@ page JavaScript runs in the kernel's page through ``window.litebridge``. Nothing
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from harness import LiteKernel
-from playwright.sync_api import Page
+from page_protocol import BrowserPage
 
 #: handlers registered from Python with ``page.register`` (per kernel)
 HANDLERS_JS = r"""{
@@ -123,18 +124,18 @@ _PAGE_HELPERS = r"""
 """
 
 
-def install_page_helpers(page: Page) -> None:
+def install_page_helpers(page: BrowserPage) -> None:
     """Install ``window.__lbBridge`` on ``page`` (idempotent); waits for ``window.litebridge``."""
     page.wait_for_function("() => window.litebridge !== undefined", timeout=60_000)
     page.evaluate(_PAGE_HELPERS)
 
 
-def page_run(page: Page, kernel_id: str, body: str, arg: Any = None, timeout_ms: int = 60_000) -> dict[str, Any]:
+def page_run(page: BrowserPage, kernel_id: str, body: str, arg: Any = None, timeout_ms: int = 60_000) -> dict[str, Any]:
     """Run an async JavaScript function body on ``page`` with the kernel's bridge bound.
 
     Parameters
     ----------
-    page : Page
+    page : page_protocol.BrowserPage
         A page of the site with the litebridge labextension.
     kernel_id : str
         The kernel whose bridge is bound as ``k``.
@@ -163,7 +164,7 @@ def page_run(page: Page, kernel_id: str, body: str, arg: Any = None, timeout_ms:
     return result
 
 
-def page_settle(page: Page, body: str, arg: Any = None) -> dict[str, Any]:
+def page_settle(page: BrowserPage, body: str, arg: Any = None) -> dict[str, Any]:
     """Run an async JavaScript function body ``(arg) => {...}`` on ``page``, settled as in :func:`page_run`."""
     install_page_helpers(page)
     source = f"async (arg) => window.__lbBridge.settle(async () => {{\n{body}\n}})"
@@ -171,7 +172,7 @@ def page_settle(page: Page, body: str, arg: Any = None) -> dict[str, Any]:
     return result
 
 
-def js_call(page: Page, kernel_id: str, method: str, *args: Any) -> dict[str, Any]:
+def js_call(page: BrowserPage, kernel_id: str, method: str, *args: Any) -> dict[str, Any]:
     """``await k.call(method, ...args)`` on the page, settled as in :func:`page_run`."""
     return page_run(page, kernel_id, "return await k.call(arg[0], ...arg[1]);", [method, list(args)])
 
@@ -221,6 +222,6 @@ def settled_table_counts(kernel: LiteKernel, timeout_s: float = 5.0) -> dict[str
     for _ in range(int(timeout_s * 10)):
         if counts == EMPTY_TABLES:
             break
-        kernel.page.wait_for_timeout(100)
+        time.sleep(0.1)
         counts = table_counts(kernel)
     return counts

@@ -35,6 +35,19 @@ isolation switched off, so the page stays non-isolated):
     result repr; raises :class:`harness.KernelError` with the traceback), ``kernel.execute(code)``,
     ``kernel.value(expr)`` (JSON round trip), ``kernel.page.evaluate(js)`` for JavaScript in the
     page. Boots once per module and mode (10-20 s).
+
+Browsers (``browser_name``, pytest-playwright's session-scoped parameter): ``--browser chromium
+--browser firefox --browser webkit`` runs the matrix (``make test`` does; the default is
+chromium). A test runs in Firefox and WebKit only when marked ``@pytest.mark.all_browsers``
+(module-wide: ``pytestmark``); other tests are deselected there, as they may use all of
+Playwright. ``lab_page``, ``kernel`` and ``new_page`` work in every browser; their pages are
+:class:`page_protocol.BrowserPage` (in Chromium, Playwright ``Page`` objects as before).
+
+``lite_browser`` (module)
+    The module's :class:`browsers.LiteBrowser`: Chromium is ``lite_context``; Firefox and WebKit
+    are launched with a refusing proxy (:class:`deny_proxy.DenyProxy`) as their network guard.
+``hosting_mode`` (module)
+    ``"coop-coep"`` or ``"no-isolation"``: the row of the transport table in ``docs/usage.md``.
 """
 
 from __future__ import annotations
@@ -44,12 +57,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsers import BROWSER_NAMES, LiteBrowser, PlaywrightBrowser, ProxiedBrowser
 from harness import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, LiteKernel, NetworkGuard, wait_for_app, wait_for_isolation
-from playwright.sync_api import Browser, BrowserContext, Page
+from page_protocol import BrowserPage
+from playwright.sync_api import Browser, BrowserContext
 
 from litebridge.serve import SiteServer, start_server
 
-_CONSOLES: list[ConsoleLog] = []
+#: console sources of the live browsers: each returns "[type] text" lines
+_CONSOLES: list[Callable[[], list[str]]] = []
+#: the marker that lets a test run in Firefox and WebKit too
+ALL_BROWSERS = "all_browsers"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``all_browsers`` marker."""
+    config.addinivalue_line(
+        "markers", f"{ALL_BROWSERS}: run in every browser given with --browser (else in chromium only)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect tests not marked ``all_browsers`` for browsers other than chromium."""
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("browser_name", "chromium") if callspec is not None else "chromium"
+        if name not in BROWSER_NAMES:
+            raise pytest.UsageError(f"--browser {name}: expected one of {', '.join(BROWSER_NAMES)}")
+        if name != "chromium" and item.get_closest_marker(ALL_BROWSERS) is None:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
@@ -111,17 +154,43 @@ def lite_context(browser: Browser) -> Iterator[BrowserContext]:
     context.on("page", console.attach)
     context.guard = guard  # type: ignore[attr-defined]
     context.console = console  # type: ignore[attr-defined]
-    _CONSOLES.append(console)
+    source = console.errors
+    _CONSOLES.append(source)
     yield context
-    _CONSOLES.remove(console)
+    _CONSOLES.remove(source)
     context.close()
 
 
 @pytest.fixture(scope="module")
-def lab_page(lite_context: BrowserContext, site_server: SiteServer, coi_service_worker: bool) -> Iterator[Page]:
-    """The lab app of the served site, started (after the service worker's reload, if any)."""
-    page = lite_context.new_page()
-    page.goto(site_server.url + "lab/index.html")
+def lite_browser(browser_name: str, request: pytest.FixtureRequest) -> Iterator[LiteBrowser]:
+    """The module's browser: ``lite_context`` in Chromium, a fresh Firefox or WebKit otherwise."""
+    if browser_name == "chromium":
+        context = request.getfixturevalue("lite_context")
+        yield PlaywrightBrowser(context, context.guard, context.console.lines)
+        return
+    browser = ProxiedBrowser(browser_name)
+    source = browser.console_lines
+    _CONSOLES.append(source)
+    try:
+        yield browser
+    finally:
+        _CONSOLES.remove(source)
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def hosting_mode(isolated: bool, coi_service_worker: bool) -> str:
+    """The hosting mode's row name in the transport table of ``docs/usage.md``."""
+    if coi_service_worker:
+        return "service-worker"
+    return "coop-coep" if isolated else "no-isolation"
+
+
+@pytest.fixture(scope="module")
+def lab_page(lite_browser: LiteBrowser, site_server: SiteServer, coi_service_worker: bool) -> Iterator[BrowserPage]:
+    """The lab app of the served site, started (a Playwright ``Page`` in Chromium), after the
+    service worker's reload when ``coi_service_worker``."""
+    page = lite_browser.open(site_server.url + "lab/index.html")
     if coi_service_worker:
         wait_for_isolation(page)
     wait_for_app(page)
@@ -130,7 +199,7 @@ def lab_page(lite_context: BrowserContext, site_server: SiteServer, coi_service_
 
 
 @pytest.fixture(scope="module")
-def kernel(lab_page: Page) -> Iterator[LiteKernel]:
+def kernel(lab_page: BrowserPage) -> Iterator[LiteKernel]:
     """A booted Pyodide kernel in the lab page (once per module and mode)."""
     lite_kernel = LiteKernel(lab_page)
     yield lite_kernel
@@ -138,14 +207,16 @@ def kernel(lab_page: Page) -> Iterator[LiteKernel]:
 
 
 @pytest.fixture
-def new_page(lite_context: BrowserContext, site_server: SiteServer) -> Iterator[Callable[[str], Page]]:
-    """Factory: open ``site_server.url + path`` in a new page of the guarded context."""
-    pages: list[Page] = []
+def new_page(lite_browser: LiteBrowser, site_server: SiteServer) -> Iterator[Callable[[str], Any]]:
+    """Factory: open ``site_server.url + path`` in a new page of the module's browser.
 
-    def open_page(path: str) -> Page:
-        page = lite_context.new_page()
+    The page is a Playwright ``Page`` in Chromium, a :class:`page_protocol.BrowserPage` elsewhere.
+    """
+    pages: list[BrowserPage] = []
+
+    def open_page(path: str) -> Any:
+        page = lite_browser.open(site_server.url + path)
         pages.append(page)
-        page.goto(site_server.url + path)
         return page
 
     yield open_page
@@ -155,14 +226,17 @@ def new_page(lite_context: BrowserContext, site_server: SiteServer) -> Iterator[
 
 @pytest.fixture(autouse=True)
 def _no_foreign_requests(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fail the test if its browser context tried to reach anything but 127.0.0.1."""
-    if "lite_context" not in request.fixturenames:
+    """Fail the test if its browser tried to reach anything but 127.0.0.1."""
+    if "lite_browser" in request.fixturenames:
+        guarded: list[str] = request.getfixturevalue("lite_browser").blocked
+    elif "lite_context" in request.fixturenames:
+        guarded = request.getfixturevalue("lite_context").guard.blocked
+    else:
         yield
         return
-    context = request.getfixturevalue("lite_context")
-    before = len(context.guard.blocked)
+    before = len(guarded)
     yield
-    blocked = context.guard.blocked[before:]
+    blocked = guarded[before:]
     if blocked:
         pytest.fail(f"the browser tried to reach non-local hosts (aborted): {blocked}", pytrace=False)
 
@@ -174,7 +248,7 @@ def pytest_runtest_makereport(
     """Add the browser console errors to the report of a failed test."""
     report = yield
     if report.failed and _CONSOLES:
-        lines = [line for console in _CONSOLES for line in console.errors()]
+        lines = [line for source in _CONSOLES for line in source() if line.startswith(("[error]", "[pageerror]"))]
         if lines:
             report.sections.append(("browser console errors", "\n".join(lines[-200:])))
     return report

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from page_protocol import BrowserPage
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route
 from playwright.sync_api import Error as PlaywrightError
 
@@ -212,13 +213,14 @@ class RunOutput:
     display: list[str]
 
 
-def wait_for_app(page: Page, timeout_s: float = 60.0) -> None:
+def wait_for_app(page: BrowserPage, timeout_s: float = 60.0) -> None:
     """Wait until the JupyterLite app on ``page`` has started (``window.jupyterapp`` is set).
 
     Raises
     ------
-    playwright.sync_api.TimeoutError
-        If the app does not start within ``timeout_s`` seconds.
+    playwright.sync_api.Error
+        If the app does not start within ``timeout_s`` seconds (``TimeoutError`` in Chromium,
+        :class:`page_protocol.PageError` elsewhere).
     """
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager", timeout=timeout_s * 1000)
     # jupyterapp is set before app.start(): wait for the start and for the kernel specs too
@@ -236,7 +238,7 @@ def wait_for_app(page: Page, timeout_s: float = 60.0) -> None:
     )
 
 
-def wait_for_isolation(page: Page, timeout_s: float = 60.0) -> None:
+def wait_for_isolation(page: BrowserPage, timeout_s: float = 60.0) -> None:
     """Wait until ``page`` is cross-origin isolated, across the service worker's reload.
 
     On a host without COOP/COEP headers the site's service worker (litebridge's addition to
@@ -263,7 +265,7 @@ def wait_for_isolation(page: Page, timeout_s: float = 60.0) -> None:
     raise AssertionError(f"page not cross-origin isolated after {timeout_s} s: {state}")
 
 
-def wait_for_kernel_idle(page: Page, timeout_s: float = BOOT_TIMEOUT_S) -> None:
+def wait_for_kernel_idle(page: BrowserPage, timeout_s: float = BOOT_TIMEOUT_S) -> None:
     """Wait until the kernel of the notebook or console shown on ``page`` is booted and idle.
 
     Executes sent while a JupyterLite kernel is still connecting can be lost (seen with Run All
@@ -285,8 +287,9 @@ class LiteKernel:
 
     Parameters
     ----------
-    page : Page
-        A page of the site with the app loaded (see :func:`wait_for_app`).
+    page : page_protocol.BrowserPage
+        A page of the site with the app loaded (see :func:`wait_for_app`): a Playwright ``Page``
+        in Chromium, a Firefox or WebKit page otherwise.
     name : str
         Kernel spec name (``"python"`` is the Pyodide kernel).
     boot_timeout_s : float
@@ -294,7 +297,7 @@ class LiteKernel:
 
     Attributes
     ----------
-    page : Page
+    page : page_protocol.BrowserPage
         The page the kernel belongs to: use ``page.evaluate(js)`` to run JavaScript there.
     id : str
         Kernel id.
@@ -309,7 +312,7 @@ class LiteKernel:
         If the kernel does not boot in time (the message says what timed out).
     """
 
-    def __init__(self, page: Page, name: str = "python", boot_timeout_s: float = BOOT_TIMEOUT_S) -> None:
+    def __init__(self, page: BrowserPage, name: str = "python", boot_timeout_s: float = BOOT_TIMEOUT_S) -> None:
         self.page = page
         page.evaluate(_PAGE_HELPERS)
         started = time.monotonic()

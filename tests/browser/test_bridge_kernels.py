@@ -7,6 +7,7 @@ restart and shut down (never the shared ones).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -173,7 +174,7 @@ def _start_pending_call(kernel: LiteKernel, started_before: int) -> None:
     for _ in range(100):
         if kernel.value("Slow.started") > started_before:
             return
-        kernel.page.wait_for_timeout(100)
+        time.sleep(0.1)
     pytest.fail("the slow call never reached Python")
 
 

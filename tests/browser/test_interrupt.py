@@ -14,6 +14,7 @@ only guard against a hang; nothing here is timed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,14 +75,14 @@ def _start(kernel: LiteKernel, code: str) -> int:
 
 def _wait_started(kernel: LiteKernel, key: int, marker: str = "started") -> None:
     kernel.page.wait_for_function(
-        "([key, marker]) => { const c = window.__lbCells.cells[key]; return c.done || c.stdout.includes(marker); }",
-        arg=[key, marker],
+        f"() => {{ const c = window.__lbCells.cells[{key}];"
+        f" return c.done || c.stdout.includes({json.dumps(marker)}); }}",
         timeout=START_MS,
     )
 
 
 def _wait_done(kernel: LiteKernel, key: int) -> dict[str, Any]:
-    kernel.page.wait_for_function("(key) => window.__lbCells.cells[key].done", arg=key, timeout=END_MS)
+    kernel.page.wait_for_function(f"() => window.__lbCells.cells[{key}].done", timeout=END_MS)
     cell: dict[str, Any] = kernel.page.evaluate("(key) => window.__lbCells.cells[key]", key)
     return cell
 
