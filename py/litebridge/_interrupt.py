@@ -45,11 +45,15 @@ class _State:
     buffer: Any = None
     #: True once the SIGINT handler and the IPython cell events are installed
     tracking: bool = False
-    #: the asyncio task of the cell IPython is running, or None between cells
+    #: the asyncio task of the cell IPython is running (None: not in a task); NO_CELL between cells
     cell_task: object | None = None
 
 
+NO_CELL: Final = object()
+"""``_State.cell_task`` between cells."""
+
 _state = _State()
+_state.cell_task = NO_CELL
 _native_sleep = time.sleep
 
 
@@ -116,15 +120,20 @@ def on_sigint(signum: int, frame: object) -> None:
     Raises
     ------
     KeyboardInterrupt
-        When called inside the asyncio task of the cell being run (or when cells are not
-        tracked). Elsewhere the signal is put back into the interrupt buffer instead.
+        When called inside the asyncio task of the cell being run (or in a cell that runs
+        outside any task, or when cells are not tracked). Elsewhere during a cell the signal
+        is put back into the interrupt buffer instead; between cells it is dropped.
     """
-    if _state.tracking and _current_task() is not _state.cell_task:
-        buffer = _state.buffer
-        if buffer is not None and _state.cell_task is not None:
-            buffer[0] = SIGINT  # raised once the cell's own code runs again
-        return
-    raise KeyboardInterrupt
+    if not _state.tracking:
+        raise KeyboardInterrupt
+    cell = _state.cell_task
+    if cell is NO_CELL:
+        return  # no cell runs (the page sends SIGINT only while one does): dropped
+    if cell is None or _current_task() is cell:
+        raise KeyboardInterrupt
+    buffer = _state.buffer
+    if buffer is not None:
+        buffer[0] = SIGINT  # raised once the cell's own code runs again
 
 
 def _track_cells() -> None:
@@ -144,7 +153,7 @@ def _track_cells() -> None:
         _state.cell_task = _current_task()
 
     def finished(*_: object) -> None:
-        _state.cell_task = None
+        _state.cell_task = NO_CELL
 
     shell.events.register("pre_run_cell", started)
     shell.events.register("post_run_cell", finished)
