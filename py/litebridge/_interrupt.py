@@ -10,8 +10,9 @@ runs, and a cell suspended in ``await`` runs none of its own. The next Python to
 the event loop's machinery (Pyodide's ``webloop``) or a page -> Python call, and a
 ``KeyboardInterrupt`` there breaks the kernel instead of the cell. So :func:`enable` installs a
 ``SIGINT`` handler that raises only inside the asyncio task of the running cell (recorded by
-IPython's ``pre_run_cell`` event); anywhere else it puts the signal back into the buffer, to be
-raised once the cell's own code runs again. The page clears the buffer when the cell ends.
+IPython's ``pre_run_cell`` event) and drops the signal anywhere else: Stop does not interrupt
+a cell while it is suspended in ``await``, as before. The page clears the buffer when the cell
+ends.
 
 Pyodide checks the buffer while Python bytecode runs, not while ``time.sleep`` waits (its
 ``clock_nanosleep`` never returns ``EINTR``, so CPython's sleep loop never checks for signals):
@@ -121,8 +122,8 @@ def on_sigint(signum: int, frame: object) -> None:
     ------
     KeyboardInterrupt
         When called inside the asyncio task of the cell being run (or in a cell that runs
-        outside any task, or when cells are not tracked). Elsewhere during a cell the signal
-        is put back into the interrupt buffer instead; between cells it is dropped.
+        outside any task, or when cells are not tracked). Anywhere else (while the cell awaits,
+        between cells) the signal is dropped.
     """
     if not _state.tracking:
         raise KeyboardInterrupt
@@ -131,9 +132,9 @@ def on_sigint(signum: int, frame: object) -> None:
         return  # no cell runs (the page sends SIGINT only while one does): dropped
     if cell is None or _current_task() is cell:
         raise KeyboardInterrupt
-    buffer = _state.buffer
-    if buffer is not None:
-        buffer[0] = SIGINT  # raised once the cell's own code runs again
+    # Elsewhere (the event loop's machinery while the cell awaits, a page -> Python call):
+    # dropped. Put back, it would land at a random later point of the cell's task, such as
+    # IPython showing the cell's own error, and swallow that error.
 
 
 def _track_cells() -> None:
