@@ -10,8 +10,9 @@ runs, and a cell suspended in ``await`` runs none of its own. The next Python to
 the event loop's machinery (Pyodide's ``webloop``) or a page -> Python call, and a
 ``KeyboardInterrupt`` there breaks the kernel instead of the cell. So :func:`enable` installs a
 ``SIGINT`` handler that raises only inside the asyncio task of the running cell (recorded by
-IPython's ``pre_run_cell`` event); anywhere else it puts the signal back into the buffer, to be
-raised once the cell's own code runs again. The page clears the buffer when the cell ends.
+IPython's ``pre_run_cell`` event) and drops the signal anywhere else: Stop does not interrupt
+a cell while it is suspended in ``await``, as before. The page clears the buffer when the cell
+ends.
 
 Pyodide checks the buffer while Python bytecode runs, not while ``time.sleep`` waits (its
 ``clock_nanosleep`` never returns ``EINTR``, so CPython's sleep loop never checks for signals):
@@ -45,11 +46,15 @@ class _State:
     buffer: Any = None
     #: True once the SIGINT handler and the IPython cell events are installed
     tracking: bool = False
-    #: the asyncio task of the cell IPython is running, or None between cells
+    #: the asyncio task of the cell IPython is running (None: not in a task); NO_CELL between cells
     cell_task: object | None = None
 
 
+NO_CELL: Final = object()
+"""``_State.cell_task`` between cells."""
+
 _state = _State()
+_state.cell_task = NO_CELL
 _native_sleep = time.sleep
 
 
@@ -116,15 +121,20 @@ def on_sigint(signum: int, frame: object) -> None:
     Raises
     ------
     KeyboardInterrupt
-        When called inside the asyncio task of the cell being run (or when cells are not
-        tracked). Elsewhere the signal is put back into the interrupt buffer instead.
+        When called inside the asyncio task of the cell being run (or in a cell that runs
+        outside any task, or when cells are not tracked). Anywhere else (while the cell awaits,
+        between cells) the signal is dropped.
     """
-    if _state.tracking and _current_task() is not _state.cell_task:
-        buffer = _state.buffer
-        if buffer is not None and _state.cell_task is not None:
-            buffer[0] = SIGINT  # raised once the cell's own code runs again
-        return
-    raise KeyboardInterrupt
+    if not _state.tracking:
+        raise KeyboardInterrupt
+    cell = _state.cell_task
+    if cell is NO_CELL:
+        return  # no cell runs (the page sends SIGINT only while one does): dropped
+    if cell is None or _current_task() is cell:
+        raise KeyboardInterrupt
+    # Elsewhere (the event loop's machinery while the cell awaits, a page -> Python call):
+    # dropped. Put back, it would land at a random later point of the cell's task, such as
+    # IPython showing the cell's own error, and swallow that error.
 
 
 def _track_cells() -> None:
@@ -144,7 +154,7 @@ def _track_cells() -> None:
         _state.cell_task = _current_task()
 
     def finished(*_: object) -> None:
-        _state.cell_task = None
+        _state.cell_task = NO_CELL
 
     shell.events.register("pre_run_cell", started)
     shell.events.register("post_run_cell", finished)

@@ -143,23 +143,23 @@ def test_interrupt_call_sync_blocked_on_page(cells_kernel: LiteKernel) -> None:
 
 
 @isolated_only
-def test_interrupt_while_awaiting_lands_in_the_cell_not_the_event_loop(cells_kernel: LiteKernel) -> None:
-    """A cell suspended in ``await`` runs no Python: the KeyboardInterrupt is raised in the cell
-    when it resumes (not in Pyodide's event loop machinery, which would break the kernel), and
-    the kernel and the bridge work afterwards."""
-    code = "import asyncio\nprint('started', flush=True)\nawait asyncio.sleep(3)\nprint('resumed')"
+def test_interrupt_while_awaiting_does_not_break_the_kernel(cells_kernel: LiteKernel) -> None:
+    """A cell suspended in ``await`` runs no Python of its own: Stop leaves it alone (as before),
+    rather than raising in Pyodide's event loop machinery; it ends as it would have, and the
+    kernel and the bridge work afterwards."""
+    code = "import asyncio\nprint('started', flush=True)\nawait asyncio.sleep(2)\nprint('resumed')"
     cell = _interrupt_cell(cells_kernel, code)
-    _assert_keyboard_interrupt(cell)
-    assert "resumed" not in cell["stdout"], cell
-    assert "Traceback" not in cell["stdout"], cell
+    assert cell["status"] == "ok", cell
+    assert cell["stdout"] == "started\nresumed\n", cell
     cells_kernel.run(
         "from litebridge import page\n"
         "page.register('{ hang() { return new Promise(() => {}); }, echo(x) { return x; } }')"
     )
-    code = "print('started', flush=True)\nawait page.call('hang', timeout=3)"
+    code = "print('started', flush=True)\nawait page.call('hang', timeout=2)"
     cell = _interrupt_cell(cells_kernel, code)
-    _assert_keyboard_interrupt(cell)
-    assert "Traceback" not in cell["stdout"], cell
+    assert cell["status"] == "error", cell
+    assert "CallTimeout" in cell["error"]["ename"], cell
+    assert cell["stdout"] == "started\n", cell
     assert cells_kernel.value("await page.call('echo', 'still here')") == "still here"
     assert cells_kernel.run("print('next')") == "next\n"
 

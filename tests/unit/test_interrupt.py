@@ -247,14 +247,16 @@ def test_on_sigint_raises_only_in_the_running_cells_task(monkeypatch: pytest.Mon
     with pytest.raises(KeyboardInterrupt):
         _interrupt.on_sigint(2, None)
     assert buffer[0] == 0
-    for elsewhere in (None, other):  # the event loop's machinery, or another task
+    for elsewhere in (None, other):  # the event loop's machinery, or another task: dropped
         current[0] = elsewhere
         _interrupt.on_sigint(2, None)
-        assert buffer[0] == _interrupt.SIGINT, "put back, for when the cell's code runs again"
-        buffer[0] = 0
-    monkeypatch.setattr(_interrupt._state, "cell_task", None)  # between cells: dropped
+        assert buffer[0] == 0
+    monkeypatch.setattr(_interrupt._state, "cell_task", _interrupt.NO_CELL)  # between cells: dropped
     _interrupt.on_sigint(2, None)
     assert buffer[0] == 0
+    monkeypatch.setattr(_interrupt._state, "cell_task", None)  # a cell outside any task: raised
+    with pytest.raises(KeyboardInterrupt):
+        _interrupt.on_sigint(2, None)
     monkeypatch.setattr(_interrupt._state, "tracking", False)  # no IPython: Python's default
     with pytest.raises(KeyboardInterrupt):
         _interrupt.on_sigint(2, None)
