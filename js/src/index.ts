@@ -11,6 +11,7 @@ import type { MessageSource, PageApi } from './manager';
 import { BridgeManager } from './manager';
 import { installCoincidentResultFix } from './coincidentResultFix';
 import { installWaitAsyncFix } from './waitAsyncFix';
+import { embedFramePlugin } from './embed/frame';
 
 export type { KernelBridge, InvokeOptions } from './bridge';
 export { BridgeError, PythonError } from './errors';
@@ -121,4 +122,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, embedFramePlugin];
