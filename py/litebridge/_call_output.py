@@ -15,6 +15,7 @@ Rich output (``display(...)``) of a page call is not redirected.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -97,7 +98,6 @@ def console_sink(name: str, method: str, line: str) -> None:
 
     Pyodide only (it imports ``js``).
     """
-    import js  # browser only
-
-    log = js.console.warn if name == "stderr" else js.console.log
+    console = importlib.import_module("js").console  # browser only
+    log = console.warn if name == "stderr" else console.log
     log(f'litebridge: page call "{method}": {line}')

@@ -55,7 +55,8 @@ def host(lite_context: BrowserContext, embed_server: SiteServer) -> Iterator[Pag
     started = start_kernel(page, "a")
     assert started["ok"], started
     setup = execute(page, "a", EXPOSE_PY)
-    assert setup["ok"] and setup["result"]["status"] == "ok", setup
+    assert setup["ok"], setup
+    assert setup["result"]["status"] == "ok", setup
     yield page
     page.evaluate("() => Object.values(window.__lbEmbedTest.kernels).forEach((k) => k.dispose())")
     page.close()
@@ -137,7 +138,8 @@ def test_executes_queue_in_order_and_outputs_never_mix(host: Page) -> None:
     # they ran one after the other, in the order they were asked for
     assert outcomes["order"] == sorted(outcomes["order"])
     counts = [r["executionCount"] for r in outcomes["results"]]
-    assert counts == sorted(counts) and len(set(counts)) == 3
+    assert counts == sorted(counts)
+    assert len(set(counts)) == 3
 
 
 def test_execute_timeout_rejects_and_the_kernel_keeps_serving(host: Page) -> None:
@@ -191,7 +193,8 @@ def test_python_calls_host_handlers(host: Page) -> None:
     )
     host.evaluate("() => { window.__lbEmbedTest.calls.length = 0; }")
     out = execute(host, "a", code)
-    assert out["ok"] and out["result"]["status"] == "ok", out
+    assert out["ok"], out
+    assert out["result"]["status"] == "ok", out
     lines = stdout_of(out["result"]).splitlines()
     assert lines[0] == "recorded by a {'k': 'v'} ('RangeError', 'boom')"
     assert "missing" in lines[1]
@@ -206,7 +209,8 @@ def test_call_sync_reaches_a_host_handler(host: Page, isolated: bool) -> None:
         "print(litebridge.transport, page.call_sync('record', 'sync'), page.call_sync('slowEcho', 5, 20))"
     )
     out = execute(host, "a", code)
-    assert out["ok"] and out["result"]["status"] == "ok", out
+    assert out["ok"], out
+    assert out["result"]["status"] == "ok", out
     assert stdout_of(out["result"]) == f"{'sab' if isolated else 'jspi'} recorded by a 5\n"
     assert host.evaluate("() => window.__lbEmbedTest.calls") == [{"kernel": "a", "args": ["sync"]}]
 
@@ -215,7 +219,8 @@ def test_output_of_a_host_call_is_not_attributed_to_a_running_execute(host: Page
     outcome = host.evaluate(
         """async () => {
           const k = window.__lbEmbedTest.kernels.a;
-          const running = k.execute("import asyncio\\nprint('cell start')\\nawait asyncio.sleep(1)\\nprint('cell end')");
+          const running = k.execute(
+            "import asyncio\\nprint('cell start')\\nawait asyncio.sleep(1)\\nprint('cell end')");
           await new Promise((r) => setTimeout(r, 300));
           const value = await k.call('noisy', 0);
           return { value, result: await running };
@@ -231,7 +236,8 @@ def test_interrupt_stops_a_running_execute(host: Page, isolated: bool) -> None:
     outcome = host.evaluate(
         """async () => {
           const k = window.__lbEmbedTest.kernels.a;
-          const running = k.execute('import time\\nfor _ in range(100):\\n    time.sleep(0.05)\\nprint("not interrupted")');
+          const running = k.execute(
+            'import time\\nfor _ in range(100):\\n    time.sleep(0.05)\\nprint("not interrupted")');
           await new Promise((r) => setTimeout(r, 800));
           const interrupted = await k.interrupt().then(() => 'ok', (e) => `${e.name}: ${e.message}`);
           return { interrupted, result: await running };

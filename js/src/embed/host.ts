@@ -131,8 +131,6 @@ export class EmbeddedKernel {
   private readonly executes = new Map<number, PendingExecute>();
   private readonly replies = new Map<number, PendingReply>();
   private readonly handlers = new HandlerRegistry();
-  private readonly listener: (event: MessageEvent<unknown>) => void;
-  private readonly refused = new Set<string>();
   private boot: { resolve: () => void; reject: (error: unknown) => void } | null = null;
 
   /** @internal Use {@link embed}. */
@@ -140,10 +138,7 @@ export class EmbeddedKernel {
     this.iframe = iframe;
     this.site = site;
     this.origin = site.origin;
-    this.listener = (event) => {
-      this.onMessage(event);
-    };
-    window.addEventListener('message', this.listener);
+    listen(this);
   }
 
   /** What Python's `page.call_sync` uses in this kernel: `sab`, `jspi` or `async` (as `litebridge.transport`). */
@@ -304,7 +299,7 @@ export class EmbeddedKernel {
       return;
     }
     this._disposed = true;
-    window.removeEventListener('message', this.listener);
+    LIVE.delete(this);
     this.iframe.remove();
     const error = (what: string) => new BridgeError(Codes.closed, `the embedded kernel was disposed during ${what}`);
     for (const [id, pending] of this.executes) {
@@ -347,9 +342,9 @@ export class EmbeddedKernel {
       } catch (error) {
         this.replies.delete(id);
         clearTimeout(timer);
-        // a DataCloneError (it may come from the iframe's realm: compare names, not classes)
-        const message = error instanceof Error || (error !== null && typeof error === 'object') ? String((error as Error).message) : String(error);
-        reject(new TypeError(`cannot send ${what}: ${message}`));
+        // a DataCloneError, possibly of the iframe's realm (so not `instanceof` this realm's Error)
+        const message: unknown = error !== null && typeof error === 'object' ? (error as { message?: unknown }).message : error;
+        reject(new TypeError(`cannot send ${what}: ${String(message)}`));
       }
     });
   }
@@ -368,24 +363,8 @@ export class EmbeddedKernel {
     }
   }
 
-  private onMessage(event: MessageEvent<unknown>): void {
-    if (!isEmbedMessage(event.data)) {
-      return;
-    }
-    if (event.source !== this.iframe.contentWindow || event.origin !== this.origin) {
-      const key = `${event.origin}`;
-      if (!this.refused.has(key)) {
-        this.refused.add(key);
-        console.warn(
-          `litebridge embed: dropped a message from ${event.origin || 'an unknown origin'}: only the iframe of ${this.site.href} is listened to`
-        );
-      }
-      return;
-    }
-    this.handle(event.data as unknown as FrameMessage);
-  }
-
-  private handle(message: FrameMessage): void {
+  /** @internal Take one message from this kernel's iframe (see {@link onWindowMessage}). */
+  handle(message: FrameMessage): void {
     switch (message.kind) {
       case 'accepted':
         if (this.stage === 'connecting') {
@@ -460,6 +439,46 @@ export class EmbeddedKernel {
       this.post({ kind: 'hostReply', id, ok: false, error: errorToEmbedWire(new TypeError(`the result of host handler ${JSON.stringify(method)} cannot be sent: ${String(error)}`)) });
     }
   }
+}
+
+/** The kernels of this page that are not disposed. */
+const LIVE = new Set<EmbeddedKernel>();
+/** Origins and reasons already logged, so that a chatty sender is logged once. */
+const REFUSED = new Set<string>();
+
+function refuse(origin: string, why: string): void {
+  const key = `${origin} ${why}`;
+  if (!REFUSED.has(key)) {
+    REFUSED.add(key);
+    console.warn(`litebridge embed: dropped a message from ${origin || 'an unknown origin'}: ${why}`);
+  }
+}
+
+/**
+ * The page's one listener: an embed message is handed to the kernel whose iframe's window sent
+ * it, and only if it came from that kernel's site origin; any other is dropped and logged.
+ */
+function onWindowMessage(event: MessageEvent<unknown>): void {
+  if (!isEmbedMessage(event.data)) {
+    return;
+  }
+  for (const kernel of LIVE) {
+    if (event.source !== null && event.source === kernel.iframe.contentWindow) {
+      if (event.origin !== kernel.site.origin) {
+        refuse(event.origin, `the iframe of ${kernel.site.href} now shows a page of another origin`);
+        return;
+      }
+      kernel.handle(event.data as unknown as FrameMessage);
+      return;
+    }
+  }
+  refuse(event.origin, 'it does not come from the iframe of an embedded kernel');
+}
+
+function listen(kernel: EmbeddedKernel): void {
+  // the same listener function is added only once
+  window.addEventListener('message', onWindowMessage);
+  LIVE.add(kernel);
 }
 
 /** Create the iframe of the embed page: hidden, or filling `container`. */

@@ -91,7 +91,8 @@ export class OutputCollector {
  */
 export function exceptionName(ename: string): string {
   const match = /^<class '([^']+)'>$/.exec(ename);
-  return match === null ? ename : (match[1] ?? ename).split('.').at(-1) ?? ename;
+  const qualified = match?.[1];
+  return qualified === undefined ? ename : (qualified.split('.').at(-1) ?? ename);
 }
 
 /** The text of a multiline string (a string or a list of lines). */
