@@ -127,6 +127,8 @@ export class EmbeddedKernel {
   private _transport: Transport = 'async';
   private _disposed = false;
   private stage: BootStage | 'connecting' = 'connecting';
+  private readonly startedAt = performance.now();
+  private readonly _bootTimesMs: Partial<Record<BootStage, number>> = {};
   private nextId = 1;
   private readonly executes = new Map<number, PendingExecute>();
   private readonly replies = new Map<number, PendingReply>();
@@ -144,6 +146,15 @@ export class EmbeddedKernel {
   /** What Python's `page.call_sync` uses in this kernel: `sab`, `jspi` or `async` (as `litebridge.transport`). */
   get transport(): Transport {
     return this._transport;
+  }
+
+  /**
+   * When each boot stage was reached, in milliseconds after `embed()` was called: `app` (the
+   * frame's app started), `kernel` (its kernel exists), `import` (booted; importing
+   * litebridge), `bridge`, `ready`. For diagnostics and benchmarks.
+   */
+  get bootTimesMs(): Readonly<Partial<Record<BootStage, number>>> {
+    return { ...this._bootTimesMs };
   }
 
   /** True after {@link EmbeddedKernel.dispose}. */
@@ -374,6 +385,7 @@ export class EmbeddedKernel {
         break;
       case 'stage':
         this.stage = message.stage;
+        this._bootTimesMs[message.stage] ??= performance.now() - this.startedAt;
         if (message.stage === 'ready') {
           this._transport = message.transport ?? 'async';
           this.boot?.resolve();
