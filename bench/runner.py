@@ -10,7 +10,8 @@ and an aiohttp WebSocket server (the seed design's transport), then drives Debia
   profile of ``call_sync``'s parts;
 - in a page of the plain site: ``call_sync`` (jspi), the ``await`` floor, ``await page.call``,
   ``k.call``, bulk bytes over jspi;
-- kernel start (navigation to the first output of a REPL cell) with and without litebridge;
+- kernel start (navigation to the first output of a REPL cell) with and without litebridge,
+  and through ``embed()`` (a host page next to the site: navigation to the first execute result);
 - ``import litebridge`` in each fresh kernel.
 
 Everything is timed inside the browser (``performance.now`` in JS, ``time.perf_counter`` in
@@ -45,6 +46,7 @@ for _path in (ROOT / "py", ROOT / "tests" / "browser"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from embed_helpers import make_embed_root, open_host  # noqa: E402
 from harness import CHROMIUM, CHROMIUM_ARGS, LiteKernel, NetworkGuard, wait_for_app  # noqa: E402
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
@@ -149,6 +151,7 @@ class Run:
     plain: SiteServer
     without: SiteServer
     websocket: WebSocketServer
+    embed: SiteServer | None = None
     blocked: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
@@ -279,25 +282,75 @@ def first_output_s(run: Run, server: SiteServer) -> float | None:
         return float(page.evaluate("() => window.__benchFirstOutputMs")) / 1000.0
 
 
+def embed_first_result(run: Run, server: SiteServer) -> dict[str, Any] | None:
+    """Kernel start through ``embed()`` in a host page next to the site (None if it failed).
+
+    The same COOP/COEP serving as the repl measurement; see ``bench/page/embed_first_result.js``
+    for what is timed.
+    """
+    with guarded_context(run, route=False) as context:
+        page = context.new_page()
+        _collect_errors(run, page)
+        errors_before = len(run.console_errors)
+        try:
+            open_host(page, server.url + "host.html")
+            out: dict[str, Any] = page.evaluate(
+                page_script("embed_first_result.js"),
+                {"marker": FIRST_OUTPUT_MARKER, "timeoutMs": START_TIMEOUT_S * 1000},
+            )
+        except PlaywrightError as exc:
+            run.notes.append(
+                {
+                    "embed_start_failed": str(exc).splitlines()[0][:300],
+                    "console_errors": run.console_errors[errors_before:][-10:],
+                }
+            )
+            return None
+        if not out["ok"]:
+            run.notes.append({"embed_start_failed": "the first execute did not print the marker", "result": out})
+            return None
+        return out
+
+
+def _embed_start_s(run: Run, server: SiteServer, times: dict[str, list[float]]) -> float | None:
+    """One embed() start: adds its parts to ``times``; returns navigation to first result (s)."""
+    out = embed_first_result(run, server)
+    if out is None:
+        return None
+    times["embed.call"].append(out["callToResultMs"] / 1000.0)
+    if out["callToAppMs"] is not None:
+        times["embed.app"].append(out["callToAppMs"] / 1000.0)
+    return float(out["navigationToResultMs"]) / 1000.0
+
+
+#: the kernel-start variants: figure suffix and label
+_START_LABELS = {
+    "with": "kernel start, navigation to first output, with litebridge",
+    "without": "kernel start, navigation to first output, without litebridge",
+    "embed": "kernel start through embed(): host navigation to first execute result",
+    "embed.call": "kernel start through embed(): embed() call to first execute result",
+    "embed.app": "embed(): embed() call to the frame's app started (UI loaded, before the kernel)",
+}
+
+
 def measure_start(run: Run, rep: int, figures: dict[str, Figure]) -> None:
-    """Kernel start with and without litebridge, alternating (the order flips every repetition)."""
+    """Kernel start with and without litebridge, and through embed(); the order flips every repetition."""
     variants = [("with", run.isolated), ("without", run.without)]
+    if run.embed is not None:
+        variants.append(("embed", run.embed))
     if rep % 2:
         variants.reverse()
-    times: dict[str, list[float]] = {"with": [], "without": []}
-    hung = {"with": 0, "without": 0}
+    times: dict[str, list[float]] = {name: [] for name in _START_LABELS}
+    hung = {name: 0 for name, _ in variants}
     for _ in range(run.counts.start_runs):
         for name, server in variants:
-            seconds = first_output_s(run, server)
-            log(f"kernel start {name} litebridge: {'hung' if seconds is None else f'{seconds:.1f} s'}")
+            seconds = _embed_start_s(run, server, times) if name == "embed" else first_output_s(run, server)
+            log(f"kernel start {name}: {'hung' if seconds is None else f'{seconds:.1f} s'}")
             if seconds is None:
                 hung[name] += 1
             else:
                 times[name].append(seconds)
-    for name, label in (
-        ("with", "kernel start, navigation to first output, with litebridge"),
-        ("without", "kernel start, navigation to first output, without litebridge"),
-    ):
+    for name, label in _START_LABELS.items():
         if times[name]:
             figures[f"start.{name}"] = make_figure(f"start.{name}", label, times[name])
     if any(hung.values()):
@@ -586,15 +639,17 @@ def run_benchmark(site: Path, counts: Counts, reps: int) -> dict[str, Any]:
     rep_figures: list[dict[str, Figure]] = []
     with tempfile.TemporaryDirectory(prefix="litebridge-bench-") as tmp, sync_playwright() as playwright:
         without_dir = make_site_without_litebridge(site, Path(tmp) / "site")
+        embed_dir = make_embed_root(site, Path(tmp) / "embed", embed_origins=[])
         servers = [
             start_server(site, 0, isolation=True),
             start_server(site, 0, isolation=False),
             start_server(without_dir, 0, isolation=True),
+            start_server(embed_dir, 0, isolation=True),
         ]
         websocket = WebSocketServer().start()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
         try:
-            run = Run(browser, counts, servers[0][0], servers[1][0], servers[2][0], websocket)
+            run = Run(browser, counts, servers[0][0], servers[1][0], servers[2][0], websocket, embed=servers[3][0])
             run.versions["chromium"] = browser.version
             for rep in range(reps):
                 log(f"repetition {rep + 1} of {reps} (load average {os.getloadavg()[0]:.2f})")
@@ -615,6 +670,7 @@ def run_benchmark(site: Path, counts: Counts, reps: int) -> dict[str, Any]:
                 server.server_close()
                 thread.join(timeout=10)
             shutil.rmtree(without_dir, ignore_errors=True)
+            shutil.rmtree(embed_dir, ignore_errors=True)
     evaluation = evaluate(rep_figures)
     return {
         "date": started.isoformat(timespec="seconds"),

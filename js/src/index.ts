@@ -15,6 +15,7 @@ import { installCoincidentResultFix } from './coincidentResultFix';
 import { KernelInterrupts } from './interrupt';
 import { installMissingSabFix } from './missingSabFix';
 import { installWaitAsyncFix } from './waitAsyncFix';
+import { embedFramePlugin } from './embed/frame';
 import { checkUpstreamPatches } from './upstreamPatches';
 import { installWorkerHook } from './workerHook';
 
@@ -156,4 +157,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, isolationPlugin];
+export default [plugin, isolationPlugin, embedFramePlugin];

@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from ._call_output import console_sink, page_call
+from ._call_output import install as install_call_output
 from .codec import Buffer, decode_envelope, encode_envelope
 from .dispatch import Frame, Registry, answer_error, check_name
 from .errors import (
@@ -221,7 +223,10 @@ def _default_connector(on_frame: FrameHandler) -> Link:
         )
     from ._pyodide import PyodideLink  # browser only
 
-    return PyodideLink(on_frame)
+    link = PyodideLink(on_frame)
+    # print() in a page call goes to the browser console, never into a cell (_call_output.py)
+    install_call_output(console_sink)
+    return link
 
 
 class Page:
@@ -752,12 +757,14 @@ class Page:
             pending.future.set_exception(error_from_wire(message.get("error")))
 
     def _serve(self, call_id: int, message: dict[str, Any]) -> None:
-        answer = self._registry.invoke(call_id, message.get("method"), message.get("args"))
-        if isinstance(answer, tuple):
-            self._post_answer(answer)
-            return
-        assert self._link is not None  # a frame arrived, so the link exists
-        task = asyncio.ensure_future(answer, loop=self._link.loop)
+        # the mark is copied into the task of an async method, created inside the block
+        with page_call(message.get("method")):
+            answer = self._registry.invoke(call_id, message.get("method"), message.get("args"))
+            if isinstance(answer, tuple):
+                self._post_answer(answer)
+                return
+            assert self._link is not None  # a frame arrived, so the link exists
+            task = asyncio.ensure_future(answer, loop=self._link.loop)
         self._serving[call_id] = task
         task.add_done_callback(lambda done: self._task_done(call_id, done))
 

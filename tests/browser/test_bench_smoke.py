@@ -22,6 +22,9 @@ pytestmark = pytest.mark.timeout(1000)
 EXPECTED_FIGURES = [
     "start.with",
     "start.without",
+    "start.embed",
+    "start.embed.call",
+    "start.embed.app",
     "import_litebridge",
     "raw.sab_sync",
     "raw.postmessage",
@@ -57,6 +60,7 @@ EXPECTED_TARGETS = [
     "await_call.isolated / await_floor.isolated",
     "ws.bulk.one_way.16MiB / bulk.sab.one_way.16MiB",
     "start.with / start.without",
+    "start.embed / start.with",
     "bulk.sab.one_way.16MiB MB/s",
 ]
 
