@@ -121,6 +121,11 @@ export async function ensureIsolation(): Promise<IsolationAction> {
   if (self.crossOriginIsolated) {
     return 'none';
   }
+  if (window.top !== window.self) {
+    // In an iframe (an embed, docs/embed.md) isolation follows the embedding page's headers
+    // and the iframe's `allow` attribute: reloading the frame cannot change it.
+    return 'none';
+  }
   const enabled = isolationEnabled(pageConfigData(), true);
   if (!enabled || !('serviceWorker' in navigator) || !self.isSecureContext) {
     return 'none';

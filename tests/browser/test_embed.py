@@ -245,9 +245,7 @@ def test_interrupt_stops_a_running_execute(host: Page, isolated: bool) -> None:
     )
     assert outcome["interrupted"] == "ok"
     result = outcome["result"]
-    if result["status"] == "ok":
-        pytest.xfail("the kernel ignored the interrupt: needs the interrupt-buffer change (not merged yet)")
-    assert result["status"] == "error"
+    assert result["status"] == "error", result
     assert result["error"]["ename"] == "KeyboardInterrupt"
 
 
