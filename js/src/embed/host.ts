@@ -228,8 +228,14 @@ export class EmbeddedKernel {
     return new Promise<ExecuteResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.executes.delete(id);
-        reject(new BridgeError(Codes.timeout, `execute ${shorten(code)} did not finish within ${timeoutMs} ms: the kernel was interrupted`));
-        void this.interrupt().catch(() => undefined);
+        const error = new BridgeError(Codes.timeout, `execute ${shorten(code)} did not finish within ${timeoutMs} ms: the kernel was interrupted`);
+        // Reject once the interrupt is delivered: JupyterLite's interrupt drops queued cells, so
+        // an execute the caller sends next must not reach the kernel before it.
+        void this.interrupt()
+          .catch(() => undefined)
+          .finally(() => {
+            reject(error);
+          });
       }, timeoutMs);
       this.executes.set(id, { code, onOutput: options.onOutput, outputs: [], resolve, reject, timer });
       this.post({ kind: 'execute', id, code });
