@@ -136,7 +136,7 @@ def site_server(site_dir: Path, isolated: bool, base_path: str, coi_service_work
         0,
         isolation=isolated and not coi_service_worker,
         base_path=base_path,
-        sw_isolation=isolated or coi_service_worker,
+        sw_isolation=coi_service_worker,  # with headers the page is isolated already
     )
     yield server
     server.shutdown()
