@@ -14,6 +14,9 @@ export interface Handler {
   self: object;
 }
 
+/** Names that passed {@link checkMethodName} (bounded). */
+const checkedNames = new Set<string>();
+
 /**
  * Check a method name against the protocol's naming rules (section 2).
  *
@@ -24,6 +27,9 @@ export interface Handler {
  *   `__proto__` or `prototype`.
  */
 export function checkMethodName(name: unknown): asserts name is string {
+  if (typeof name === 'string' && checkedNames.has(name)) {
+    return; // names repeat: one set lookup per call after the first
+  }
   if (typeof name !== 'string' || name === '') {
     throw new BridgeError(ErrorCode.badRequest, `method name must be a non-empty string, got ${typeof name === 'string' ? '""' : typeof name}`);
   }
@@ -37,6 +43,9 @@ export function checkMethodName(name: unknown): asserts name is string {
         `method name ${JSON.stringify(name)} is not callable: segment ${JSON.stringify(segment)} is private or reserved`
       );
     }
+  }
+  if (checkedNames.size < 4096) {
+    checkedNames.add(name);
   }
 }
 

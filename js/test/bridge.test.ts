@@ -79,16 +79,22 @@ class FakePython {
   }
 }
 
+/** A bridge to a FakePython over the real worker helper, fresh for each test. */
+function connected(): { globals: HandlerRegistry; bridge: KernelBridge; python: FakePython } {
+  const globals = new HandlerRegistry();
+  const bridge = new KernelBridge('kernel-1', globals, '0.1.0');
+  const python = new FakePython();
+  python.connect(bridge);
+  return { globals, bridge, python };
+}
+
 describe('KernelBridge over the port (async transport)', () => {
   let globals: HandlerRegistry;
   let bridge: KernelBridge;
   let python: FakePython;
 
   beforeEach(() => {
-    globals = new HandlerRegistry();
-    bridge = new KernelBridge('kernel-1', globals, '0.1.0');
-    python = new FakePython();
-    python.connect(bridge);
+    ({ globals, bridge, python } = connected());
   });
 
   afterEach(() => {
@@ -304,10 +310,7 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
   let python: FakePython;
 
   beforeEach(() => {
-    globals = new HandlerRegistry();
-    bridge = new KernelBridge('kernel-1', globals, '0.1.0');
-    python = new FakePython();
-    python.connect(bridge);
+    ({ globals, bridge, python } = connected());
   });
 
   afterEach(() => {
