@@ -20,7 +20,7 @@ isolation switched off, so the page stays non-isolated):
     false`` in ``jupyter-lite.json``), so that pages stay non-isolated.
 ``site_server`` (module)
     A :class:`litebridge.serve.SiteServer` on 127.0.0.1 with an ephemeral port; ``.url`` is the
-    site root (ending in ``/``).
+    site root (ending in ``/``). One per serving for the whole session (``shared_servers``).
 ``lite_context`` (module)
     A fresh ``BrowserContext`` with a :class:`harness.NetworkGuard` (non-127.0.0.1 requests are
     aborted and recorded: any makes the test fail at teardown) and a :class:`harness.ConsoleLog`
@@ -34,7 +34,9 @@ isolation switched off, so the page stays non-isolated):
     A booted :class:`harness.LiteKernel` in ``lab_page``: ``kernel.run(code) -> str`` (stdout plus
     result repr; raises :class:`harness.KernelError` with the traceback), ``kernel.execute(code)``,
     ``kernel.value(expr)`` (JSON round trip), ``kernel.page.evaluate(js)`` for JavaScript in the
-    page. Boots once per module and mode (10-20 s).
+    page. ``lab_page`` and ``kernel`` are shared by every module of one browser and serving
+    (:mod:`shared_kernels`: a kernel boot costs 10-25 s) and live in a browser of their own, not
+    in ``lite_context``; a module marked ``own_kernel`` gets its own, in ``lite_browser``.
 
 Browsers (``browser_name``, pytest-playwright's session-scoped parameter): ``--browser chromium
 --browser firefox --browser webkit`` runs the matrix (``make test`` does; the default is
@@ -61,13 +63,18 @@ from browsers import BROWSER_NAMES, LiteBrowser, PlaywrightBrowser, ProxiedBrows
 from harness import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, LiteKernel, NetworkGuard, wait_for_app, wait_for_isolation
 from page_protocol import BrowserPage
 from playwright.sync_api import Browser, BrowserContext
+from shared_kernels import Serving, SharedKernels, SharedServers
 
-from litebridge.serve import SiteServer, start_server
+from litebridge.serve import SiteServer
 
 #: console sources of the live browsers: each returns "[type] text" lines
 _CONSOLES: list[Callable[[], list[str]]] = []
 #: the marker that lets a test run in Firefox and WebKit too
 ALL_BROWSERS = "all_browsers"
+#: the marker that gives a module its own lab page and kernel (see shared_kernels.py)
+OWN_KERNEL = "own_kernel"
+#: the marker that keeps one parameter set of an all_browsers test in chromium
+CHROMIUM_ONLY = "chromium_only"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,10 +82,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{ALL_BROWSERS}: run in every browser given with --browser (else in chromium only)"
     )
+    config.addinivalue_line(
+        "markers", f"{OWN_KERNEL}: the module boots its own lab page and kernel instead of the shared ones"
+    )
+    config.addinivalue_line(
+        "markers", f"{CHROMIUM_ONLY}: this test or parameter set runs in chromium only, even under {ALL_BROWSERS}"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect tests not marked ``all_browsers`` for browsers other than chromium."""
+    """Deselect, for browsers other than chromium, tests not marked ``all_browsers`` or marked
+    ``chromium_only``."""
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
@@ -86,7 +100,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         name = callspec.params.get("browser_name", "chromium") if callspec is not None else "chromium"
         if name not in BROWSER_NAMES:
             raise pytest.UsageError(f"--browser {name}: expected one of {', '.join(BROWSER_NAMES)}")
-        if name != "chromium" and item.get_closest_marker(ALL_BROWSERS) is None:
+        if name != "chromium" and (
+            item.get_closest_marker(ALL_BROWSERS) is None or item.get_closest_marker(CHROMIUM_ONLY) is not None
+        ):
             drop.append(item)
         else:
             keep.append(item)
@@ -128,20 +144,42 @@ def coi_service_worker(request: pytest.FixtureRequest) -> bool:
     return bool(getattr(request, "param", False))
 
 
+@pytest.fixture(scope="session")
+def shared_servers(site_dir: Path) -> Iterator[SharedServers]:
+    """The built site served once per serving for the whole session (:mod:`shared_kernels`)."""
+    servers = SharedServers(site_dir)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture(scope="session")
+def shared_kernels(
+    browser_name: str, shared_servers: SharedServers, request: pytest.FixtureRequest
+) -> Iterator[SharedKernels]:
+    """Per browser: one lab page and kernel per serving, shared by modules (:mod:`shared_kernels`)."""
+    # requested here, during setup, so that pytest tears the shared pages down before the browser
+    chromium: Browser | None = request.getfixturevalue("browser") if browser_name == "chromium" else None
+    kernels = SharedKernels(browser_name, chromium, _CONSOLES)
+    yield kernels
+    kernels.close()
+
+
 @pytest.fixture(scope="module")
-def site_server(site_dir: Path, isolated: bool, base_path: str, coi_service_worker: bool) -> Iterator[SiteServer]:
-    """The built site served on 127.0.0.1 (ephemeral port) in the requested mode."""
-    server, thread = start_server(
-        site_dir,
-        0,
-        isolation=isolated and not coi_service_worker,
-        base_path=base_path,
-        sw_isolation=coi_service_worker,  # with headers the page is isolated already
-    )
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+def serving(isolated: bool, base_path: str, coi_service_worker: bool) -> Serving:
+    """The module's serving of the site: ``(isolated, base_path, coi_service_worker)``."""
+    return (isolated, base_path, coi_service_worker)
+
+
+@pytest.fixture(scope="module")
+def own_kernel(request: pytest.FixtureRequest) -> bool:
+    """Whether the module is marked ``own_kernel`` (its own lab page and kernel)."""
+    return request.node.get_closest_marker(OWN_KERNEL) is not None
+
+
+@pytest.fixture(scope="module")
+def site_server(shared_servers: SharedServers, serving: Serving) -> SiteServer:
+    """The built site served on 127.0.0.1 (ephemeral port) in the requested mode (shared)."""
+    return shared_servers.get(serving)
 
 
 @pytest.fixture(scope="module")
@@ -187,11 +225,21 @@ def hosting_mode(isolated: bool, coi_service_worker: bool) -> str:
 
 
 @pytest.fixture(scope="module")
-def lab_page(lite_browser: LiteBrowser, site_server: SiteServer, coi_service_worker: bool) -> Iterator[BrowserPage]:
+def lab_page(
+    shared_kernels: SharedKernels,
+    serving: Serving,
+    site_server: SiteServer,
+    own_kernel: bool,
+    request: pytest.FixtureRequest,
+) -> Iterator[BrowserPage]:
     """The lab app of the served site, started (a Playwright ``Page`` in Chromium), after the
-    service worker's reload when ``coi_service_worker``."""
+    service worker's reload when ``coi_service_worker``: shared by modules unless ``own_kernel``."""
+    if not own_kernel:
+        yield shared_kernels.lab_page(serving, site_server)
+        return
+    lite_browser: LiteBrowser = request.getfixturevalue("lite_browser")
     page = lite_browser.open(site_server.url + "lab/index.html")
-    if coi_service_worker:
+    if serving[2]:
         wait_for_isolation(page)
     wait_for_app(page)
     yield page
@@ -199,8 +247,13 @@ def lab_page(lite_browser: LiteBrowser, site_server: SiteServer, coi_service_wor
 
 
 @pytest.fixture(scope="module")
-def kernel(lab_page: BrowserPage) -> Iterator[LiteKernel]:
-    """A booted Pyodide kernel in the lab page (once per module and mode)."""
+def kernel(
+    lab_page: BrowserPage, shared_kernels: SharedKernels, serving: Serving, site_server: SiteServer, own_kernel: bool
+) -> Iterator[LiteKernel]:
+    """A booted Pyodide kernel in the lab page: shared by modules unless ``own_kernel``."""
+    if not own_kernel:
+        yield shared_kernels.kernel(serving, site_server)
+        return
     lite_kernel = LiteKernel(lab_page)
     yield lite_kernel
     lite_kernel.shutdown()
@@ -227,16 +280,19 @@ def new_page(lite_browser: LiteBrowser, site_server: SiteServer) -> Iterator[Cal
 @pytest.fixture(autouse=True)
 def _no_foreign_requests(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail the test if its browser tried to reach anything but 127.0.0.1."""
+    sources: list[list[str]] = []
     if "lite_browser" in request.fixturenames:
-        guarded: list[str] = request.getfixturevalue("lite_browser").blocked
+        sources.append(request.getfixturevalue("lite_browser").blocked)
     elif "lite_context" in request.fixturenames:
-        guarded = request.getfixturevalue("lite_context").guard.blocked
-    else:
+        sources.append(request.getfixturevalue("lite_context").guard.blocked)
+    if "shared_kernels" in request.fixturenames:
+        sources.append(request.getfixturevalue("shared_kernels").blocked)
+    if not sources:
         yield
         return
-    before = len(guarded)
+    before = [len(source) for source in sources]
     yield
-    blocked = guarded[before:]
+    blocked = [url for source, start in zip(sources, before, strict=True) for url in source[start:]]
     if blocked:
         pytest.fail(f"the browser tried to reach non-local hosts (aborted): {blocked}", pytrace=False)
 

@@ -24,6 +24,10 @@ from playwright.sync_api import BrowserContext, Page
 
 from litebridge.serve import SiteServer
 
+#: a fresh kernel that never imported litebridge, and the lab page in the module's lite_context
+#: (test_no_litebridge_warning_on_this_site reads its console there)
+pytestmark = pytest.mark.own_kernel
+
 #: longest wait for a cell to end after an interrupt (ms): guards against a hang only
 END_MS = 20_000
 #: longest wait for a cell to start running (ms)

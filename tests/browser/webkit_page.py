@@ -101,11 +101,26 @@ class WebKitBrowser:
         self._xvfb, self._display = start_xvfb()
         self._proxy = proxy
         self.pages: list[WebKitPage] = []
-        self.driver = self._start_session()
+        try:
+            self.driver = self._start_session()
+        except PageError:
+            self._xvfb.kill()
+            raise
         self.version = f"webkitgtk/{self.driver.capabilities.get('browserVersion', '?')}"
         self._first_window: str | None = self.driver.current_window_handle
 
     def _start_session(self) -> webdriver.WebKitGTK:
+        """A new WebDriver session; one retry with a new driver process.
+
+        Seen in CI: a new-session request that WebKitWebDriver never answers (read timeout after
+        :data:`SESSION_TIMEOUT_S`) while the next attempt starts at once.
+        """
+        try:
+            return self._try_session()
+        except PageError:
+            return self._try_session()
+
+    def _try_session(self) -> webdriver.WebKitGTK:
         options = Options()
         options.binary_location = MINIBROWSER
         options.add_argument("--automation")
@@ -119,9 +134,8 @@ class WebKitBrowser:
         socket.setdefaulttimeout(SESSION_TIMEOUT_S)
         try:
             driver = webdriver.WebKitGTK(options=options, service=service)
-        except (WebDriverException, OSError) as error:
+        except Exception as error:  # WebDriverException, OSError, urllib3's ReadTimeoutError
             service.stop()
-            self._xvfb.kill()
             raise PageError(f"WebKitWebDriver did not start a session: {error}") from error
         finally:
             socket.setdefaulttimeout(previous)
@@ -131,7 +145,7 @@ class WebKitBrowser:
 
     def _end_session(self) -> None:
         _set_command_timeout(self.driver, SESSION_TIMEOUT_S)
-        with contextlib.suppress(WebDriverException, OSError):
+        with contextlib.suppress(Exception):  # WebDriverException, OSError, urllib3's ReadTimeoutError
             self.driver.quit()
         self.driver.service.stop()
 
