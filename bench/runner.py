@@ -320,6 +320,8 @@ def _embed_start_s(run: Run, server: SiteServer, times: dict[str, list[float]]) 
     times["embed.call"].append(out["callToResultMs"] / 1000.0)
     if out["callToAppMs"] is not None:
         times["embed.app"].append(out["callToAppMs"] / 1000.0)
+    if out["callToKernelMs"] is not None:
+        times["embed.kernel"].append(out["callToKernelMs"] / 1000.0)
     return float(out["navigationToResultMs"]) / 1000.0
 
 
@@ -330,6 +332,7 @@ _START_LABELS = {
     "embed": "kernel start through embed(): host navigation to first execute result",
     "embed.call": "kernel start through embed(): embed() call to first execute result",
     "embed.app": "embed(): embed() call to the frame's app started (UI loaded, before the kernel)",
+    "embed.kernel": "embed(): embed() call to the frame's console having a kernel (starting)",
 }
 
 
