@@ -131,10 +131,8 @@ $(PIPLITE_STAMP): requirements/piplite.txt $(DEPS_STAMP)
 $(SITE_STAMP): $(PYODIDE_DIR)/pyodide-lock.json $(PIPLITE_STAMP) $(SITE_SOURCES) $(DEPS_STAMP)
 	rm -rf $(OUTPUT) .jupyterlite.doit.db
 	$(VENV)/bin/jupyter lite build --log-level=WARN
+	# isolation in the service worker, the kernel package preloaded, embed.js in <site>/litebridge/
 	PYTHONPATH=py $(PY) -m litebridge.site_build $(OUTPUT) --wheel $(WHEEL)
-	# embed() (docs/embed.md) at its documented address <site>/litebridge/, from the labextension
-	mkdir -p $(OUTPUT)/litebridge
-	cp $(OUTPUT)/extensions/litebridge/static/embed.js $(OUTPUT)/extensions/litebridge/static/demo.html $(OUTPUT)/litebridge/
 	touch $@
 	@echo "site built in $(OUTPUT)/ ($$(du -sh $(OUTPUT) | cut -f1))"
 

@@ -68,6 +68,7 @@ RATIOS: list[Ratio] = [
     Ratio("start.with", "start.without", "kernel start with the bridge vs without", "<=", 1.05),
     Ratio("start.embed", "start.with", "kernel start through embed() vs the repl app (no slower)", "<=", 1.05),
     Ratio("start.embed.app", "start.embed.call", "embed(): share of the start spent loading the frame's app"),
+    Ratio("start.embed.kernel", "start.embed.call", "embed(): share of the start before the kernel starts booting"),
     Ratio("await_call.plain", "await_floor.plain", "await page.call vs the await floor (no COOP/COEP)"),
     Ratio("call_sync.jspi", "await_floor.plain", "call_sync (jspi) vs the await floor"),
     Ratio("call_sync.jspi", "raw.sab_sync", "call_sync (jspi) vs the raw JS SAB floor"),

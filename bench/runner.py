@@ -320,6 +320,8 @@ def _embed_start_s(run: Run, server: SiteServer, times: dict[str, list[float]]) 
     times["embed.call"].append(out["callToResultMs"] / 1000.0)
     if out["callToAppMs"] is not None:
         times["embed.app"].append(out["callToAppMs"] / 1000.0)
+    if out["callToKernelMs"] is not None:
+        times["embed.kernel"].append(out["callToKernelMs"] / 1000.0)
     return float(out["navigationToResultMs"]) / 1000.0
 
 
@@ -330,6 +332,7 @@ _START_LABELS = {
     "embed": "kernel start through embed(): host navigation to first execute result",
     "embed.call": "kernel start through embed(): embed() call to first execute result",
     "embed.app": "embed(): embed() call to the frame's app started (UI loaded, before the kernel)",
+    "embed.kernel": "embed(): embed() call to the frame's console having a kernel (starting)",
 }
 
 
@@ -620,8 +623,11 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def run_benchmark(site: Path, counts: Counts, reps: int) -> dict[str, Any]:
+def run_benchmark(site: Path, counts: Counts, reps: int, only_start: bool = False) -> dict[str, Any]:
     """Run the whole benchmark ``reps`` times in one browser; return every figure and verdict.
+
+    ``only_start`` runs only the kernel-start figures (``start.*``: the repl app with and
+    without litebridge, and ``embed()``); the other ratios and targets are then ``n/a``.
 
     Raises
     ------
@@ -656,6 +662,9 @@ def run_benchmark(site: Path, counts: Counts, reps: int) -> dict[str, Any]:
                 figures: dict[str, Figure] = {}
                 import_times: list[float] = []
                 measure_start(run, rep, figures)
+                if only_start:
+                    rep_figures.append(figures)
+                    continue
                 measure_isolated(run, figures, import_times)
                 measure_plain(run, figures, import_times)
                 figures["import_litebridge"] = make_figure(
@@ -752,10 +761,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where latest.json/.md go")
     parser.add_argument("--reps", type=int, default=2, help="repetitions of the whole set (default: 2)")
     parser.add_argument("--tiny", action="store_true", help="tiny counts: a smoke run, figures are meaningless")
+    parser.add_argument(
+        "--only-start",
+        action="store_true",
+        help="only the kernel-start figures (repl app with/without litebridge, embed()); use another --out",
+    )
     args = parser.parse_args(argv)
     if args.reps < 1:
         parser.error("--reps must be at least 1")
-    results = run_benchmark(args.site, TINY if args.tiny else FULL, args.reps)
+    results = run_benchmark(args.site, TINY if args.tiny else FULL, args.reps, only_start=args.only_start)
     text = write_reports(results, args.out)
     print(text)
     print(f"\nwritten: {args.out / 'latest.json'}, {args.out / 'latest.md'}")

@@ -81,7 +81,7 @@ function wrapFactories(kernelspecs: IKernelSpecs, manager: BridgeManager, interr
         continue;
       }
       const bridged: KernelFactory = async (options) => {
-        const kernel = await factory(options);
+        const kernel = await factory({ ...options, sendMessage: interrupts.wrapSend(options.id, options.sendMessage) });
         // The worker exists now and cannot have sent its hello yet: it sends it when
         // Python first imports litebridge, long after Pyodide has booted.
         const worker = workerOf(kernel);

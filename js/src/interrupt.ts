@@ -14,7 +14,17 @@
  * `interrupt(kernelId)` method, which `KernelConnection.interrupt()` of
  * `@jupyterlab/services` (the Stop button) calls; a kernel handles every shell message through
  * `handleMessage(msg)` (the public `IKernel` interface), awaiting an `execute_request` until
- * its reply is sent.
+ * its reply is sent; a kernel sends its messages with the `sendMessage` of its factory's options
+ * (`IKernel.IOptions`).
+ *
+ * One more repair of the kernel client's queue: when a kernel sends an `execute_reply` of status
+ * `error`, JupyterLite 0.8's kernel client cancels every `execute_request` waiting for the
+ * kernel, without any reply to them (their futures never complete), unless the reply's
+ * `metadata.cause` is `'interrupt'` (what it sets on the replies it makes up for the cells an
+ * interrupt drops). The interrupt has already dropped the cells queued when it came, so a cell
+ * sent right after `interrupt()` resolved, which waits behind the interrupted cell, was lost
+ * when that cell's `KeyboardInterrupt` reply came. {@link KernelInterrupts.wrapSend} marks
+ * that reply `cause: 'interrupt'`, so the client keeps the cells queued after the interrupt.
  *
  * @packageDocumentation
  */
@@ -62,6 +72,16 @@ export interface KernelLike {
   handleMessage(msg: { header: { msg_type: string } }): Promise<void>;
 }
 
+/** The part of a kernel message {@link KernelInterrupts.wrapSend} reads (`KernelMessage.IMessage`). */
+export interface SentMessageLike {
+  header: { msg_type: string };
+  content: unknown;
+  metadata: Record<string, unknown>;
+}
+
+/** The `cause` JupyterLite's kernel client reads in an `execute_reply`'s metadata. */
+export const INTERRUPT_CAUSE = 'interrupt';
+
 /** What this module uses of the JupyterLite kernel client (`IKernelClient`). */
 export interface KernelClientLike {
   interrupt(kernelId: string): Promise<void>;
@@ -74,8 +94,22 @@ interface KernelState {
   buffer: Int32Array | null;
   /** `execute_request`s being handled (0 or 1: JupyterLite runs one message at a time). */
   running: number;
+  /** SIGINT was written during the cell being handled. */
+  signalled: boolean;
   warnedNoBuffer: boolean;
   stop(): void;
+}
+
+/**
+ * Whether an `execute_reply` content is an error of `KeyboardInterrupt` (pyodide-kernel 0.8 sends
+ * the `ename` as `"<class 'KeyboardInterrupt'>"`, IPython as `"KeyboardInterrupt"`).
+ */
+function isKeyboardInterrupt(content: unknown): boolean {
+  if (content === null || typeof content !== 'object') {
+    return false;
+  }
+  const { status, ename } = content as { status?: unknown; ename?: unknown };
+  return status === 'error' && typeof ename === 'string' && /\bKeyboardInterrupt\b/.test(ename);
 }
 
 /** Marks a wrapped kernel client, so that wrapping twice is a no-op. */
@@ -116,6 +150,7 @@ export class KernelInterrupts {
     const state: KernelState = {
       buffer: null,
       running: 0,
+      signalled: false,
       warnedNoBuffer: false,
       stop: () => worker?.removeEventListener('message', listener)
     };
@@ -136,6 +171,7 @@ export class KernelInterrupts {
         return;
       } finally {
         state.running -= 1;
+        state.signalled = false;
         if (state.running === 0 && state.buffer !== null) {
           // A SIGINT that came too late for the cell must not hit the next one.
           Atomics.store(state.buffer, 0, 0);
@@ -176,7 +212,30 @@ export class KernelInterrupts {
     }
     Atomics.store(state.buffer, 0, SIGINT);
     Atomics.notify(state.buffer, 0);
+    state.signalled = true;
     return 'signalled';
+  }
+
+  /**
+   * Wrap the `sendMessage` a kernel factory is given, so that the `execute_reply` of a cell
+   * this module signalled, which ended with `KeyboardInterrupt`, carries
+   * `metadata.cause = 'interrupt'` (see the module notes: the kernel client then keeps the
+   * cells sent after the interrupt instead of dropping them without a reply). Every other
+   * message is passed on unchanged.
+   *
+   * @param kernelId - The id the kernel is created with (`IKernel.IOptions.id`).
+   * @param send - The factory's `sendMessage`.
+   * @returns The `sendMessage` to give the factory instead.
+   */
+  wrapSend<M extends SentMessageLike>(kernelId: string, send: (msg: M) => void): (msg: M) => void {
+    return (msg: M): void => {
+      const state = this.kernels.get(kernelId);
+      if (msg.header.msg_type === 'execute_reply' && state?.signalled === true && isKeyboardInterrupt(msg.content)) {
+        send({ ...msg, metadata: { ...msg.metadata, cause: INTERRUPT_CAUSE } });
+        return;
+      }
+      send(msg);
+    };
   }
 
   /**

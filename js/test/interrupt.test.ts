@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { INTERRUPT_KIND, KernelInterrupts, SIGINT, isInterruptMessage } from '../src/interrupt';
-import type { KernelLike } from '../src/interrupt';
+import type { KernelLike, SentMessageLike } from '../src/interrupt';
 
 type Listener = (event: MessageEvent<unknown>) => void;
 
@@ -123,6 +123,51 @@ describe('KernelInterrupts', () => {
     assert.deepEqual(calls, ['k4:2'], 'the original ran once, after SIGINT was written');
     kernel.finish();
     await running;
+  });
+
+  it("marks the KeyboardInterrupt reply of a signalled cell cause: 'interrupt', and nothing else", async () => {
+    const interrupts = new KernelInterrupts(() => undefined);
+    const worker = new FakeWorker();
+    const kernel = fakeKernel('k5');
+    const sent: SentMessageLike[] = [];
+    const send = interrupts.wrapSend('k5', (msg: SentMessageLike) => sent.push(msg));
+    interrupts.attach(kernel, worker);
+    worker.emit(interruptMessage(new Int32Array(new SharedArrayBuffer(4))));
+    const reply = (ename: string, status = 'error'): SentMessageLike => ({
+      header: { msg_type: 'execute_reply' },
+      content: { status, ename, evalue: '', traceback: [] },
+      metadata: { keep: 1 }
+    });
+    const causes = (): unknown[] => sent.map((m) => m.metadata.cause ?? null);
+
+    // not signalled: an error reply goes as it is (the client cancels the queue, as before)
+    let running = kernel.handleMessage(execute);
+    send(reply("<class 'KeyboardInterrupt'>"));
+    kernel.finish();
+    await running;
+    assert.deepEqual(causes(), [null]);
+
+    running = kernel.handleMessage(execute);
+    assert.equal(interrupts.interrupt('k5'), 'signalled');
+    send({ header: { msg_type: 'stream' }, content: { name: 'stdout', text: 'x' }, metadata: {} });
+    send(reply("<class 'KeyboardInterrupt'>"));
+    kernel.finish();
+    await running;
+    assert.deepEqual(causes(), [null, null, 'interrupt']);
+    assert.equal(sent[2].metadata.keep, 1, 'the rest of the metadata stays');
+
+    // signalled, but the cell ended with another error (it caught the interrupt): as it is
+    running = kernel.handleMessage(execute);
+    interrupts.interrupt('k5');
+    send(reply('ZeroDivisionError'));
+    kernel.finish();
+    await running;
+    // the flag ends with the cell: the next cell's KeyboardInterrupt (raised by itself) is its own
+    running = kernel.handleMessage(execute);
+    send(reply('KeyboardInterrupt'));
+    kernel.finish();
+    await running;
+    assert.deepEqual(causes(), [null, null, 'interrupt', null, null]);
   });
 
   it('warns when the kernel client has no interrupt()', () => {

@@ -2,9 +2,9 @@
 
 With ``litebridge`` installed next to ``jupyterlite-core`` and ``jupyterlite-pyodide-kernel``,
 ``jupyter lite build`` runs this addon after the others' ``post_build`` steps (addons run in
-the order of their names; ``jupyterlite-pyodide-kernel-*`` come first): it runs the two steps of
-:mod:`litebridge.site_build` on the output. The labextension itself comes from the wheel's
-shared data, like any prebuilt extension.
+the order of their names; ``jupyterlite-pyodide-kernel-*`` come first, and federated extensions
+are copied in ``pre_build``): it runs the three steps of :mod:`litebridge.site_build` on the
+output. The labextension itself comes from the wheel's shared data, like any prebuilt extension.
 
 This module imports ``jupyterlite_core``; it is used only by the lite build, never in the kernel.
 """
@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 from jupyterlite_core.addons.base import BaseAddon  # type: ignore[import-untyped]
 
 from litebridge.kernel_wheel import build_kernel_wheel
-from litebridge.site_build import patch_service_worker, preload_kernel_package
+from litebridge.site_build import patch_service_worker, preload_kernel_package, publish_embed
 
 __all__ = ["LitebridgeAddon"]
 
 
 class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
-    """Cross-origin isolation in the service worker, and the kernel package preloaded."""
+    """Cross-origin isolation in the service worker, the kernel package preloaded, embed.js published."""
 
     #: the jupyterlite addon API: the hooks this addon implements
     __all__: ClassVar[list[str]] = ["post_build"]
@@ -40,7 +40,8 @@ class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
         Yields
         ------
         dict
-            doit tasks: ``isolation`` (service worker) and ``preload`` (Pyodide lock, settings).
+            doit tasks: ``isolation`` (service worker), ``preload`` (Pyodide lock, settings) and
+            ``embed`` (``<site>/litebridge/embed.js`` and ``demo.html``).
         """
         output_dir = Path(manager.output_dir)
         yield self.task(
@@ -55,6 +56,16 @@ class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
             actions=[(self._preload, [output_dir])],
             uptodate=[False],
         )
+        yield self.task(
+            name="embed",
+            doc="publish embed.js and its demo page in <site>/litebridge/ (litebridge)",
+            actions=[(self._embed, [output_dir])],
+            uptodate=[False],
+        )
+
+    def _embed(self, output_dir: Path) -> None:
+        # a doit action that returns False fails the build: a site without the files only warns
+        publish_embed(output_dir)
 
     def _preload(self, output_dir: Path) -> None:
         status = preload_kernel_package(output_dir, build_kernel_wheel)

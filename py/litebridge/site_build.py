@@ -12,8 +12,11 @@ does not install litebridge)::
    (GitHub Pages) still gives the page ``SharedArrayBuffer`` after one reload.
 2. :func:`preload_kernel_package` -- the kernel package is added to the site's local Pyodide lock
    and to ``loadPyodideOptions.packages``, so ``import litebridge`` works offline without ``%pip``.
+3. :func:`publish_embed` -- the host module of ``embed()`` and its demo page, which the
+   labextension ships in ``<site>/extensions/litebridge/static/``, are copied to their
+   documented address ``<site>/litebridge/`` (docs/embed.md).
 
-Both are idempotent: a site that already has them (this repository's own build puts litebridge
+All are idempotent: a site that already has them (this repository's own build puts litebridge
 into the lock with ``scripts/assemble_pyodide.py``) is left as it is. Standard library only.
 """
 
@@ -31,11 +34,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
+    "EMBED_DIR",
+    "EMBED_FILES",
     "ISOLATION_SCRIPT",
     "KERNEL_PLUGIN",
     "main",
     "patch_service_worker",
     "preload_kernel_package",
+    "publish_embed",
 ]
 
 log = logging.getLogger("litebridge.site_build")
@@ -46,6 +52,12 @@ ISOLATION_SCRIPT = "litebridge-isolation-sw.js"
 SERVICE_WORKER = "service-worker.js"
 #: the settings key of the Pyodide kernel in ``jupyter-lite.json``
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
+#: where ``embed.js`` and its demo page are published in the site (docs/embed.md)
+EMBED_DIR = "litebridge"
+#: the files published there, from the labextension's ``static/`` directory in the site
+EMBED_FILES = ("embed.js", "demo.html")
+#: the labextension's static files in a built site (jupyterlite copies federated extensions there)
+_LABEXTENSION_STATIC = Path("extensions") / "litebridge" / "static"
 #: the line appended to ``service-worker.js`` starts with this
 _MARKER = "// litebridge: cross-origin isolation"
 
@@ -174,6 +186,42 @@ def preload_kernel_package(output_dir: Path, make_wheel: Callable[[Path], Path])
     return status
 
 
+def publish_embed(output_dir: Path) -> bool:
+    """Copy ``embed.js`` and ``demo.html`` from the site's labextension to ``<site>/litebridge/``.
+
+    ``jupyter lite build`` copies the labextension (from the wheel's shared data) to
+    ``<site>/extensions/litebridge/``; a host page imports ``<site>/litebridge/embed.js``, the
+    address docs/embed.md documents, which does not depend on the labextension's layout.
+
+    Parameters
+    ----------
+    output_dir : Path
+        The built site (``jupyter lite build`` output).
+
+    Returns
+    -------
+    bool
+        True if both files are in ``<site>/litebridge/`` now (copied, or replaced by the
+        labextension's current ones), False if the site has no litebridge labextension with
+        them (nothing is done; a warning is logged).
+    """
+    static = output_dir / _LABEXTENSION_STATIC
+    missing = [name for name in EMBED_FILES if not (static / name).is_file()]
+    if missing:
+        log.warning(
+            "[litebridge] %s has no %s: embed() is not published in %s/",
+            output_dir,
+            ", ".join(str(_LABEXTENSION_STATIC / name) for name in missing),
+            EMBED_DIR,
+        )
+        return False
+    target = output_dir / EMBED_DIR
+    target.mkdir(exist_ok=True)
+    for name in EMBED_FILES:
+        shutil.copyfile(static / name, target / name)
+    return True
+
+
 def _copy_or_build_wheel(wheel: Path | None) -> Callable[[Path], Path]:
     def make(directory: Path) -> Path:
         if wheel is not None:
@@ -186,7 +234,7 @@ def _copy_or_build_wheel(wheel: Path | None) -> Callable[[Path], Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run both steps on a built site (command line; see the module docstring).
+    """Run the three steps on a built site (command line; see the module docstring).
 
     Parameters
     ----------
@@ -208,7 +256,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     patched = patch_service_worker(args.output_dir)
     preload = preload_kernel_package(args.output_dir, _copy_or_build_wheel(args.wheel))
-    log.info("[litebridge] service worker: %s; kernel package: %s", "isolating" if patched else "absent", preload)
+    embed = publish_embed(args.output_dir)
+    log.info(
+        "[litebridge] service worker: %s; kernel package: %s; embed.js: %s",
+        "isolating" if patched else "absent",
+        preload,
+        f"{EMBED_DIR}/" if embed else "absent",
+    )
     return 0
 
 

@@ -6,6 +6,7 @@
     <root>/forge.html        a page that posts forged embed messages to its parent
     <root>/site/...          the built site, every entry symlinked, except
     <root>/site/jupyter-lite.json   rewritten with jupyter-config-data.litebridge.embedOrigins
+                                    (and crossOriginIsolation: false, if asked)
 
 Served by :func:`litebridge.serve.start_server`, ``host.html`` is a page on the site's own
 origin; the same directory served on another port is a second origin.
@@ -53,7 +54,7 @@ FORGE_HTML = """<!doctype html>
 """
 
 
-def make_embed_root(site: Path, root: Path, embed_origins: list[str]) -> Path:
+def make_embed_root(site: Path, root: Path, embed_origins: list[str], *, sw_isolation: bool = True) -> Path:
     """Write host pages and a view of ``site`` allowing ``embed_origins`` into ``root``.
 
     Parameters
@@ -64,6 +65,12 @@ def make_embed_root(site: Path, root: Path, embed_origins: list[str]) -> Path:
         An empty or missing directory; it is created.
     embed_origins : list of str
         Written to ``jupyter-config-data.litebridge.embedOrigins`` of the view.
+    sw_isolation : bool
+        False: the view also opts out of the site's service-worker isolation
+        (``litebridge.crossOriginIsolation: false``). Otherwise, once a page of the view has
+        registered the site's service worker (scope ``<root>/site/``), every later page loaded
+        under that scope (``site/litebridge/demo.html``) gets COOP/COEP from it and is
+        cross-origin isolated, whatever headers the server sends.
 
     Returns
     -------
@@ -77,6 +84,8 @@ def make_embed_root(site: Path, root: Path, embed_origins: list[str]) -> Path:
     """
     config = json.loads((site / "jupyter-lite.json").read_text(encoding="utf-8"))
     config["jupyter-config-data"]["litebridge"] = {"embedOrigins": embed_origins}
+    if not sw_isolation:
+        config["jupyter-config-data"]["litebridge"]["crossOriginIsolation"] = False
     view = root / "site"
     view.mkdir(parents=True, exist_ok=True)
     for entry in site.iterdir():

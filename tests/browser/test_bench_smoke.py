@@ -25,6 +25,7 @@ EXPECTED_FIGURES = [
     "start.embed",
     "start.embed.call",
     "start.embed.app",
+    "start.embed.kernel",
     "import_litebridge",
     "raw.sab_sync",
     "raw.postmessage",

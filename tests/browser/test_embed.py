@@ -117,6 +117,20 @@ def test_execute_error_reports_the_exception(host: Page) -> None:
     assert "1 / 0" in traceback or "1/0" in traceback.replace(" ", ""), traceback
     assert _types(result) == ["stream:stdout", "error"]
     assert result["outputs"][1]["ename"] == "ZeroDivisionError"
+    # an execute queued behind one that raises still runs (JupyterLite's kernel client would
+    # drop it without a reply if it waited in the kernel's queue)
+    both = host.evaluate(
+        """async () => {
+          const k = window.__lbEmbedTest.kernels.a;
+          const first = k.execute('import asyncio\\nawait asyncio.sleep(0.3)\\n1 / 0');
+          const second = k.execute("'second'", { timeoutMs: 20000 });
+          const settle = (p) => p.then((r) => r, (e) => window.__lbEmbedTest.describe(e));
+          return [await settle(first), await settle(second)];
+        }"""
+    )
+    assert both[0]["status"] == "error", both
+    assert both[1]["status"] == "ok", both
+    assert both[1]["outputs"][-1]["data"]["text/plain"] == "'second'"
 
 
 def test_executes_queue_in_order_and_outputs_never_mix(host: Page) -> None:
@@ -142,11 +156,6 @@ def test_executes_queue_in_order_and_outputs_never_mix(host: Page) -> None:
     assert len(set(counts)) == 3
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect: under COOP/COEP, since the interrupt really interrupts, the execute sent "
-    "right after a timed-out (and interrupted) one is not answered; passes without isolation",
-)
 def test_execute_timeout_rejects_and_the_kernel_keeps_serving(host: Page) -> None:
     code = "import time\nfor _ in range(30):\n    time.sleep(0.1)\nprint('slept')"
     out = execute(host, "a", code, timeout_ms=500)
@@ -243,15 +252,23 @@ def test_interrupt_stops_a_running_execute(host: Page, isolated: bool) -> None:
           const k = window.__lbEmbedTest.kernels.a;
           const running = k.execute(
             'import time\\nfor _ in range(100):\\n    time.sleep(0.05)\\nprint("not interrupted")');
+          const queued = k.execute("print('queued ran')");
           await new Promise((r) => setTimeout(r, 800));
           const interrupted = await k.interrupt().then(() => 'ok', (e) => `${e.name}: ${e.message}`);
-          return { interrupted, result: await running };
+          // sent right after the interrupt, while the interrupted execute is still ending
+          const next = k.execute("'next'", { timeoutMs: 20000 }).catch((e) => window.__lbEmbedTest.describe(e));
+          return { interrupted, result: await running, queued: await queued, next: await next };
         }"""
     )
     assert outcome["interrupted"] == "ok"
     result = outcome["result"]
     assert result["status"] == "error", result
     assert result["error"]["ename"] == "KeyboardInterrupt"
+    # as the app's interrupt drops the queued cells: the execute queued behind it is aborted
+    assert outcome["queued"]["status"] == "aborted", outcome["queued"]
+    assert outcome["queued"]["outputs"] == []
+    assert outcome["next"]["status"] == "ok", outcome["next"]
+    assert outcome["next"]["outputs"][-1]["data"]["text/plain"] == "'next'"
 
 
 def test_restart_gives_a_fresh_kernel_and_keeps_host_handlers(host: Page, isolated: bool) -> None:

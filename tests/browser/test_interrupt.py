@@ -129,6 +129,26 @@ def test_interrupt_sleep(cells_kernel: LiteKernel) -> None:
 
 
 @isolated_only
+def test_a_cell_sent_right_after_an_interrupt_runs(cells_kernel: LiteKernel) -> None:
+    """A cell sent as soon as ``interrupt()`` resolved, while the interrupted cell is still ending,
+    runs after it (JupyterLite's kernel client dropped it, without a reply, when the
+    interrupted cell's error came)."""
+    running = _start(cells_kernel, "import time\nprint('started', flush=True)\ntime.sleep(60)")
+    _wait_started(cells_kernel, running)
+    after = int(
+        cells_kernel.page.evaluate(
+            "async (id) => { await window.__lbCells.interrupt(id);"
+            " return window.__lbCells.start(id, \"print('sent right after')\"); }",
+            cells_kernel.id,
+        )
+    )
+    _assert_keyboard_interrupt(_wait_done(cells_kernel, running))
+    cell = _wait_done(cells_kernel, after)
+    assert cell["status"] == "ok", cell
+    assert cell["stdout"] == "sent right after\n", cell
+
+
+@isolated_only
 def test_interrupt_call_sync_blocked_on_page(cells_kernel: LiteKernel) -> None:
     """``call_sync(timeout=None)`` on a handler that never answers ends with KeyboardInterrupt; the
     SAB is left consistent: the next ``call_sync`` and ``await page.call`` work."""

@@ -132,6 +132,10 @@ def test_build_added_litebridge(third_party_site: Path) -> None:
     assert (third_party_site / "static" / "pyodide" / entry["file_name"]).is_file()
     assert entry["imports"] == ["litebridge"]
     assert "litebridge-isolation-sw.js" in (third_party_site / "service-worker.js").read_text()
+    # embed() at its documented address, published by the addon (no Makefile step)
+    static = third_party_site / "extensions" / "litebridge" / "static"
+    for name in ("embed.js", "demo.html"):
+        assert (third_party_site / "litebridge" / name).read_bytes() == (static / name).read_bytes()
 
 
 def test_bridge_call_without_pip(third_party_kernel: LiteKernel) -> None:
@@ -140,3 +144,10 @@ def test_bridge_call_without_pip(third_party_kernel: LiteKernel) -> None:
     assert third_party_kernel.value("litebridge.transport") == "sab"
     assert third_party_kernel.value('page.call_sync("indentLeft", "hi", 2)') == "  hi"
     assert js_call(third_party_kernel.page, third_party_kernel.id, "ex.multiply", 6, 7) == {"ok": True, "value": 42}
+    # the site serves the embed module there, and it loads (no kernel started: only the import)
+    exported = third_party_kernel.page.evaluate(
+        "async (path) => { const m = await import(new URL(path, location.href).href);"
+        " return [typeof m.embed, typeof m.BridgeError]; }",
+        "../litebridge/embed.js",
+    )
+    assert exported == ["function", "function"]

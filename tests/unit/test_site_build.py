@@ -14,7 +14,14 @@ import pytest
 
 from litebridge.kernel_wheel import build_kernel_wheel
 from litebridge.serve import start_server
-from litebridge.site_build import ISOLATION_SCRIPT, KERNEL_PLUGIN, patch_service_worker, preload_kernel_package
+from litebridge.site_build import (
+    ISOLATION_SCRIPT,
+    KERNEL_PLUGIN,
+    main,
+    patch_service_worker,
+    preload_kernel_package,
+    publish_embed,
+)
 
 JUPYTERLITE_SW = 'self.addEventListener("fetch",onFetch);'
 
@@ -74,6 +81,49 @@ def test_site_without_service_worker_is_left_alone(tmp_path: Path, caplog: pytes
         assert patch_service_worker(site, b"//") is False
     assert "no service-worker.js" in caplog.text
     assert not (site / ISOLATION_SCRIPT).exists()
+
+
+# --- embed.js ----------------------------------------------------------------------------------
+
+
+def _labextension_static(site: Path, embed: bytes = b"export const embed = 1;", demo: bytes = b"<p>demo</p>") -> Path:
+    static = site / "extensions" / "litebridge" / "static"
+    static.mkdir(parents=True)
+    (static / "embed.js").write_bytes(embed)
+    (static / "demo.html").write_bytes(demo)
+    return static
+
+
+def test_embed_is_published_at_its_documented_address(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    _labextension_static(site)
+    assert publish_embed(site)
+    assert (site / "litebridge" / "embed.js").read_bytes() == b"export const embed = 1;"
+    assert (site / "litebridge" / "demo.html").read_bytes() == b"<p>demo</p>"
+    # a rebuilt labextension replaces the published copies
+    (site / "extensions" / "litebridge" / "static" / "embed.js").write_bytes(b"export const embed = 2;")
+    assert publish_embed(site)
+    assert (site / "litebridge" / "embed.js").read_bytes() == b"export const embed = 2;"
+
+
+def test_embed_without_the_labextension_files_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    site = _site(tmp_path)
+    (_labextension_static(site) / "demo.html").unlink()
+    with caplog.at_level(logging.WARNING):
+        assert publish_embed(site) is False
+    assert "static/demo.html" in caplog.text
+    assert not (site / "litebridge").exists()
+
+
+def test_command_line_runs_all_three_steps(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    site = _site(tmp_path / "site")
+    _labextension_static(site)
+    wheel = build_kernel_wheel(tmp_path / "dist", package_dir=_fake_package(tmp_path))
+    assert main([str(site), "--wheel", str(wheel)]) == 0
+    assert (site / "litebridge" / "embed.js").is_file()
+    assert ISOLATION_SCRIPT in (site / "service-worker.js").read_text()
+    assert _packages(site) == ["litebridge"]
 
 
 # --- kernel package --------------------------------------------------------------------------

@@ -79,6 +79,10 @@ export class EmbedFrame {
   private nextHostCallId = 1;
   private readonly hostCalls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
   private readonly hostHandlerNames = new Set<string>();
+  /** The executes, chained: each is sent to the kernel once the one before it is done. */
+  private executeQueue: Promise<void> = Promise.resolve();
+  /** Bumped by an interrupt and a restart: an execute queued before it is aborted, not run. */
+  private epoch = 0;
 
   /**
    * @param app - The JupyterLite app of this page.
@@ -237,7 +241,7 @@ export class EmbedFrame {
   private serve(message: HostMessage): void {
     switch (message.kind) {
       case 'execute':
-        void this.execute(message.id, message.code);
+        this.enqueueExecute(message.id, message.code);
         break;
       case 'call':
         void this.answer(message.id, () => this.connected().invoke(message.method, message.args, { timeoutMs: message.timeoutMs }));
@@ -251,6 +255,8 @@ export class EmbedFrame {
         break;
       }
       case 'interrupt':
+        // as the app's interrupt does with the kernel's queue: the executes waiting are dropped
+        this.epoch += 1;
         void this.answer(message.id, async () => {
           await this.requireKernel().interrupt();
           return null;
@@ -294,8 +300,26 @@ export class EmbedFrame {
   }
 
   /**
+   * Queue one execute. They go to the kernel one at a time, each once the one before it is done,
+   * never several at once: JupyterLite 0.8's kernel client drops every `execute_request` waiting
+   * for the kernel, without a reply, when a cell ends with an error (whatever its
+   * `stop_on_error`), so an execute queued there behind one that raised would never be
+   * answered. An interrupt or a restart aborts the executes still queued here.
+   */
+  private enqueueExecute(id: number, code: string): void {
+    const epoch = this.epoch;
+    this.executeQueue = this.executeQueue.then(() => {
+      if (epoch !== this.epoch) {
+        this.post({ kind: 'executed', id, result: { status: 'aborted', executionCount: null, outputs: [], error: null } });
+        return;
+      }
+      return this.execute(id, code);
+    });
+  }
+
+  /**
    * Run one execute: outputs are the iopub messages whose parent is this request; done when
-   * both its `execute_reply` and its `status: idle` have arrived (`future.done`).
+   * both its `execute_reply` and its `status: idle` have arrived (`future.done`). Never rejects.
    */
   private async execute(id: number, code: string): Promise<void> {
     const collector = new OutputCollector();
@@ -336,6 +360,7 @@ export class EmbedFrame {
 
   private async restart(): Promise<void> {
     const kernel = this.requireKernel();
+    this.epoch += 1;
     this.bridge = null;
     await kernel.restart();
     await this.connectKernel();

@@ -210,7 +210,7 @@ export class EmbeddedKernel {
    * @param options - `onOutput` (called with each output) and `timeoutMs` (default 60000).
    * @returns `{status, executionCount, outputs, error}`; `status` is `ok`, `error` (the code
    *   raised: `error` holds `ename`, `evalue`, `traceback`) or `aborted` (the kernel was
-   *   restarted before it finished).
+   *   restarted before it finished, or interrupted while it was still queued).
    * @throws (rejects) `BridgeError` of code `timeout` after `timeoutMs` (the kernel is then
    *   interrupted), of code `closed` if the kernel is disposed first; `TypeError` if `code` is
    *   not a string.
@@ -229,8 +229,8 @@ export class EmbeddedKernel {
       const timer = setTimeout(() => {
         this.executes.delete(id);
         const error = new BridgeError(Codes.timeout, `execute ${shorten(code)} did not finish within ${timeoutMs} ms: the kernel was interrupted`);
-        // Reject once the interrupt is delivered: JupyterLite's interrupt drops queued cells, so
-        // an execute the caller sends next must not reach the kernel before it.
+        // Reject once the interrupt is delivered: the frame aborts the executes queued when the
+        // interrupt comes, so an execute the caller sends next must not reach the frame before it.
         void this.interrupt()
           .catch(() => undefined)
           .finally(() => {
@@ -290,7 +290,9 @@ export class EmbeddedKernel {
   }
 
   /**
-   * Interrupt the running execute (`KeyboardInterrupt` in Python where the kernel supports it).
+   * Interrupt the running execute (`KeyboardInterrupt` in Python where the kernel supports it);
+   * the executes queued behind it end with status `aborted`, those sent after it run. Resolves
+   * once the kernel was signalled, not when the execute has ended.
    *
    * @throws (rejects) `BridgeError` `closed` after dispose; the frame's error if it failed.
    */
