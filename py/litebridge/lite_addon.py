@@ -47,7 +47,7 @@ class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
         yield self.task(
             name="isolation",
             doc="make JupyterLite's service worker add COOP/COEP (litebridge)",
-            actions=[(patch_service_worker, [output_dir])],
+            actions=[(self._isolation, [output_dir])],
             uptodate=[False],
         )
         yield self.task(
@@ -62,6 +62,11 @@ class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
             actions=[(self._embed, [output_dir])],
             uptodate=[False],
         )
+
+    def _isolation(self, output_dir: Path) -> None:
+        # patch_service_worker returns False (and warns) for a site without a service worker;
+        # returned to doit, False would fail the build
+        patch_service_worker(output_dir)
 
     def _embed(self, output_dir: Path) -> None:
         # a doit action that returns False fails the build: a site without the files only warns
