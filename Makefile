@@ -160,7 +160,7 @@ ifneq ($(HAS_JS),)
 endif
 
 browser: $(SITE_STAMP) browsers
-	$(PY) -m pytest -q tests/browser $(foreach name,$(BROWSERS),--browser $(name))
+	$(PY) -m pytest -q --durations=25 tests/browser $(foreach name,$(BROWSERS),--browser $(name))
 
 test: $(DEPS_STAMP) browsers $(SITE_STAMP)
 	$(MAKE) --no-print-directory lint
