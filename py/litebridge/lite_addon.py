@@ -11,7 +11,7 @@ This module imports ``jupyterlite_core``; it is used only by the lite build, nev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +21,15 @@ from litebridge.kernel_wheel import build_kernel_wheel
 from litebridge.site_build import patch_service_worker, preload_kernel_package, publish_embed
 
 __all__ = ["LitebridgeAddon"]
+
+
+def _optional_step(step: Callable[[Path], bool], output_dir: Path) -> None:
+    """Run a site step whose False means "not applicable here", dropping that result.
+
+    The step has logged a warning already; doit fails a task whose action returns False, and a
+    missing optional part (no service worker, no labextension) must not fail a build.
+    """
+    step(output_dir)
 
 
 class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
@@ -47,7 +56,7 @@ class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
         yield self.task(
             name="isolation",
             doc="make JupyterLite's service worker add COOP/COEP (litebridge)",
-            actions=[(self._isolation, [output_dir])],
+            actions=[(_optional_step, [patch_service_worker, output_dir])],
             uptodate=[False],
         )
         yield self.task(
@@ -59,18 +68,9 @@ class LitebridgeAddon(BaseAddon):  # type: ignore[misc]
         yield self.task(
             name="embed",
             doc="publish embed.js and its demo page in <site>/litebridge/ (litebridge)",
-            actions=[(self._embed, [output_dir])],
+            actions=[(_optional_step, [publish_embed, output_dir])],
             uptodate=[False],
         )
-
-    def _isolation(self, output_dir: Path) -> None:
-        # patch_service_worker returns False (and warns) for a site without a service worker;
-        # returned to doit, False would fail the build
-        patch_service_worker(output_dir)
-
-    def _embed(self, output_dir: Path) -> None:
-        # a doit action that returns False fails the build: a site without the files only warns
-        publish_embed(output_dir)
 
     def _preload(self, output_dir: Path) -> None:
         status = preload_kernel_package(output_dir, build_kernel_wheel)

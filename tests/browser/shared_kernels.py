@@ -17,6 +17,7 @@ Modules share kernel state: a module sets up what it needs in its own module-sco
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,16 @@ from litebridge.serve import SiteServer, start_server
 Serving = tuple[bool, str, bool]
 
 
+def open_lab_page(browser: LiteBrowser, server: SiteServer, serving: Serving) -> BrowserPage:
+    """Open the lab app of ``server`` in ``browser`` and wait until it has started (after the
+    service worker's reload first, when ``serving`` isolates through it)."""
+    page = browser.open(server.url + "lab/index.html")
+    if serving[2]:
+        wait_for_isolation(page)
+    wait_for_app(page)
+    return page
+
+
 class SharedServers:
     """The built site served once per :data:`Serving` for the whole session.
 
@@ -42,28 +53,27 @@ class SharedServers:
 
     def __init__(self, site_dir: Path) -> None:
         self._site_dir = site_dir
-        self._servers: dict[Serving, SiteServer] = {}
+        self._servers: dict[Serving, tuple[SiteServer, threading.Thread]] = {}
 
     def get(self, serving: Serving) -> SiteServer:
         """The server of ``serving``, started on 127.0.0.1 (ephemeral port) on first use."""
-        server = self._servers.get(serving)
-        if server is None:
+        if serving not in self._servers:
             isolated, base_path, coi_service_worker = serving
-            server, _thread = start_server(
+            self._servers[serving] = start_server(
                 self._site_dir,
                 0,
                 isolation=isolated and not coi_service_worker,
                 base_path=base_path,
                 sw_isolation=coi_service_worker,  # with headers the page is isolated already
             )
-            self._servers[serving] = server
-        return server
+        return self._servers[serving][0]
 
     def close(self) -> None:
-        """Stop every server."""
-        for server in self._servers.values():
+        """Stop every server and wait for its thread."""
+        for server, thread in self._servers.values():
             server.shutdown()
             server.server_close()
+            thread.join(timeout=10)
         self._servers.clear()
 
 
@@ -113,14 +123,9 @@ class SharedKernels:
 
     def lab_page(self, serving: Serving, server: SiteServer) -> BrowserPage:
         """The lab app of ``server`` (after the service worker's reload when it isolates)."""
-        page = self._pages.get(serving)
-        if page is None:
-            page = self.browser.open(server.url + "lab/index.html")
-            if serving[2]:
-                wait_for_isolation(page)
-            wait_for_app(page)
-            self._pages[serving] = page
-        return page
+        if serving not in self._pages:
+            self._pages[serving] = open_lab_page(self.browser, server, serving)
+        return self._pages[serving]
 
     def kernel(self, serving: Serving, server: SiteServer) -> LiteKernel:
         """A booted kernel in the lab page of ``serving``."""
