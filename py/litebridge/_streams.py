@@ -45,8 +45,11 @@ Post = Callable[[str, list[Buffer]], None]
 
 
 def is_stream_source(value: object) -> bool:
-    """Whether ``value`` is sent as a stream: an async iterable (``__aiter__``), e.g. an async
-    generator, that is not itself a :class:`ByteStream` being received (that one is re-sent)."""
+    """Tell whether ``value`` is sent as a stream.
+
+    It is when it is an async iterable (``__aiter__``): an async generator, or a
+    :class:`ByteStream` received from the page (it is then passed on as a new stream).
+    """
     return hasattr(type(value), "__aiter__")
 
 
@@ -55,15 +58,13 @@ def _envelope(kind: str, stream_id: int, **fields: object) -> str:
 
 
 def _chunk_view(chunk: object) -> memoryview:
-    """A flat byte view of one chunk a source yielded; TypeError for anything but bytes-likes."""
+    """Return a flat byte view of one chunk a source yielded; TypeError for anything else."""
     if isinstance(chunk, bytes | bytearray | memoryview):
         view = memoryview(chunk)
         if not view.c_contiguous:
             raise TypeError("a stream chunk must be contiguous: copy it with bytes(view) first")
         return view.cast("B") if view.ndim != 1 or view.format != "B" else view
-    raise TypeError(
-        f"a stream chunk must be bytes, bytearray or memoryview, not {type(chunk).__name__}"
-    )
+    raise TypeError(f"a stream chunk must be bytes, bytearray or memoryview, not {type(chunk).__name__}")
 
 
 @dataclass(eq=False)
@@ -129,7 +130,7 @@ class ByteStream:
         return self
 
     async def __anext__(self) -> bytes:
-        """The next chunk (``bytes``, never empty).
+        """Return the next chunk (``bytes``, never empty).
 
         Raises
         ------
@@ -260,7 +261,7 @@ class StreamTable:
 
     # --- producing (Python -> page) -------------------------------------------------------------
     def exporter(self, call_id: int | None) -> Callable[[object, Callable[[], str]], int | None]:
-        """The codec hook that sends async iterables of a message as streams.
+        """Make the codec hook that sends the async iterables of a message as streams.
 
         Parameters
         ----------
@@ -288,7 +289,7 @@ class StreamTable:
         return export
 
     def mark(self) -> int:
-        """The next stream id, for :meth:`rollback` when encoding a message fails."""
+        """Return the next stream id, for :meth:`rollback` when encoding a message fails."""
         return self._next_id
 
     def rollback(self, mark: int) -> None:
@@ -297,7 +298,7 @@ class StreamTable:
             self._drop_producer(stream_id)
 
     def stop_call(self, call_id: int, reason: str) -> None:
-        """The call ``call_id`` failed or was given up: stop its streams the page never pulled.
+        """Stop the streams of call ``call_id`` the page never pulled (the call failed or ended).
 
         Each gets ``litebridge.stream.error`` (code ``closed``) so that a reader on the page,
         if any, ends instead of waiting.
@@ -338,7 +339,7 @@ class StreamTable:
             while producer.credit > 0 and self._producers.get(stream_id) is producer:
                 if producer.held is None:
                     if producer.iterator is None:
-                        producer.iterator = aiter(producer.source)  # type: ignore[call-overload]
+                        producer.iterator = aiter(producer.source)  # type: ignore[arg-type]
                     try:
                         chunk = await anext(producer.iterator)
                     except StopAsyncIteration:
@@ -401,7 +402,7 @@ class StreamTable:
 
     # --- consuming (page -> Python) ---------------------------------------------------------------
     def importer(self, stream_id: int) -> ByteStream:
-        """The codec hook that makes a :class:`ByteStream` for ``{"$stream": id}``.
+        """Make the :class:`ByteStream` for a received ``{"$stream": id}`` (the codec hook).
 
         Raises
         ------
@@ -495,8 +496,10 @@ class StreamTable:
             log.warning("litebridge: dropped a stream message of unknown kind %r", kind)
 
     def close(self, error: BaseException) -> None:
-        """The connection is gone: every stream received fails with ``error``, every source
-        is closed."""
+        """End every stream: the connection is gone.
+
+        Every stream received fails with ``error``; every source is closed.
+        """
         for state in list(self._consumers.values()):
             self._fail_consumer(state, error)
         for stream_id in list(self._producers):

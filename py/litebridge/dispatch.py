@@ -34,11 +34,11 @@ class ResultStreams(Protocol):
     """Sends async iterables in results as streams (``litebridge._streams.StreamTable``)."""
 
     def exporter(self, call_id: int | None) -> StreamExport:
-        """The codec hook."""
+        """Return the codec hook."""
         ...
 
     def mark(self) -> int:
-        """A mark for :meth:`rollback`."""
+        """Return a mark for :meth:`rollback`."""
         ...
 
     def rollback(self, mark: int) -> None:

@@ -177,12 +177,15 @@ HANDLERS_JS = r"""{
         // page -> Python -> page: a page stream into an exposed method that returns a stream
         const next = window.__lbStreams.generator(11);
         const data = next(size);
-        const source = new ReadableStream({ start(c) { c.enqueue(data.slice(0, size >> 1)); c.enqueue(data.slice(size >> 1)); c.close(); } });
+        const source = new ReadableStream({
+            start(c) { c.enqueue(data.slice(0, size >> 1)); c.enqueue(data.slice(size >> 1)); c.close(); },
+        });
         const back = await this.kernel.call('streams.reverse_chunks', source);
         const got = await new Response(back).arrayBuffer();
         const expect = new Uint8Array(data).reverse();
         const same = got.byteLength === size && new Uint8Array(got).every((b, i) => b === expect[i]);
-        const digest = await this.kernel.call('streams.digest', new ReadableStream({ start(c) { c.enqueue(data); c.close(); } }));
+        const whole = new ReadableStream({ start(c) { c.enqueue(data); c.close(); } });
+        const digest = await this.kernel.call('streams.digest', whole);
         return { same, digest };
     },
 }"""
@@ -393,8 +396,10 @@ def test_errors_mid_stream_each_way(streamed: LiteKernel) -> None:
     # Python generator raises after 2 chunks: the page's read rejects with a PythonError
     streamed.run("log = []\ngot = await page.call('readError', endless(log, fail_after=2))\n")
     got = streamed.value("got")
-    assert got["ok"] is False and got["bytes"] == 2000
-    assert got["python"] is True and got["type"] == "ValueError"
+    assert got["ok"] is False
+    assert got["bytes"] == 2000
+    assert got["python"] is True
+    assert got["type"] == "ValueError"
     assert "the Python stream broke after 2 chunks" in got["message"]
     assert streamed.value("log") == ["closed"]
     # a chunk that is not bytes: TypeError, named
@@ -421,7 +426,8 @@ def test_errors_mid_stream_each_way(streamed: LiteKernel) -> None:
         "    error = [exc.name, exc.message]\n"
     )
     error = streamed.value("error")
-    assert error[0] == "TypeError" and "a stream chunk must be a Uint8Array" in error[1]
+    assert error[0] == "TypeError"
+    assert "a stream chunk must be a Uint8Array" in error[1]
     # call_sync cannot take a stream argument (nothing would produce it): refused before sending
     streamed.run(
         "try:\n"
@@ -431,7 +437,9 @@ def test_errors_mid_stream_each_way(streamed: LiteKernel) -> None:
     )
     refused = streamed.value("refused")
     if streamed.value("litebridge.transport") != "async":
-        assert refused[0] == "TypeError" and "with call_sync" in refused[1] and "args[0]" in refused[1]
+        assert refused[0] == "TypeError"
+        assert "with call_sync" in refused[1]
+        assert "args[0]" in refused[1]
     assert both_counts(streamed) == NO_STREAMS
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
 import pytest
@@ -72,7 +72,8 @@ def test_a_producer_sends_only_what_was_pulled_split_into_chunks() -> None:
         stream_id = streams.exporter(1)(source(), lambda: "args[0]")
         assert stream_id == 1
         await settle()
-        assert wire.frames == [] and log == []  # nothing is read before a pull
+        assert wire.frames == []
+        assert log == []
         streams.on_message(msg("pull", 1, n=2))
         await settle()
         assert [f["value"] for f in wire.frames] == [b"a" * 10, b"a" * 10]
@@ -110,7 +111,8 @@ def test_cancel_from_the_page_closes_the_source() -> None:
         assert wire.kinds() == ["chunk"]  # nothing after a cancel
         streams.on_message(msg("pull", 1, n=3))  # a late pull is ignored
         await settle()
-        assert wire.kinds() == ["chunk"] and streams.counts["producing"] == 0
+        assert wire.kinds() == ["chunk"]
+        assert streams.counts["producing"] == 0
 
     run(main)
 
@@ -135,7 +137,8 @@ def test_a_failing_source_sends_a_named_error(chunk: object, expected: list[str]
         await settle()
         assert wire.kinds() == ["chunk", "error"]
         error = wire.frames[1]["error"]
-        assert error["type"] == expected[0] and expected[1] in error["message"]
+        assert error["type"] == expected[0]
+        assert expected[1] in error["message"]
         assert "Traceback" in error["stack"]
         assert streams.counts["producing"] == 0
 
@@ -161,6 +164,8 @@ def test_exports_are_rolled_back_and_unpulled_streams_of_a_failed_call_are_stopp
             encode_envelope({"args": [same, same]}, "args", "args", hook)
         streams.rollback(mark)
         pulled, unpulled = streams.exporter(9)(source(), lambda: "a"), streams.exporter(9)(source(), lambda: "b")
+        assert pulled is not None
+        assert unpulled is not None
         streams.on_message(msg("pull", pulled, n=1))
         streams.stop_call(9, "the call failed")
         await settle()
@@ -183,7 +188,8 @@ def test_bad_pull_is_a_protocol_error() -> None:
         streams.exporter(1)(source(), lambda: "a")
         streams.on_message(msg("pull", 1, n=0))
         await settle()
-        assert wire.kinds() == ["error"] and wire.frames[0]["error"]["code"] == "bad_request"
+        assert wire.kinds() == ["error"]
+        assert wire.frames[0]["error"]["code"] == "bad_request"
 
     run(main)
 
@@ -196,7 +202,8 @@ def test_a_consumer_pulls_a_window_and_tops_up_at_half() -> None:
         wire = Wire()
         streams = table(wire, window=4)
         stream = streams.importer(3)
-        assert isinstance(stream, ByteStream) and stream.id == 3
+        assert isinstance(stream, ByteStream)
+        assert stream.id == 3
         assert wire.frames == []  # nothing is pulled before the first read
         reading = asyncio.ensure_future(anext(stream))
         await settle()
@@ -212,7 +219,8 @@ def test_a_consumer_pulls_a_window_and_tops_up_at_half() -> None:
         assert len(wire.frames) == 2  # 1 queued + 2 in flight
         streams.on_message(msg("end", 3))
         assert [chunk async for chunk in stream] == [b"\x03" * 3]
-        assert streams.counts["consuming"] == 0 and streams.counts["peak_buffered_bytes"] == 12
+        assert streams.counts["consuming"] == 0
+        assert streams.counts["peak_buffered_bytes"] == 12
 
     run(main)
 
@@ -329,7 +337,9 @@ def test_loopback_of_many_chunks_stays_within_the_window() -> None:
             for i in range(1000):
                 yield bytes([i % 256]) * 1999  # split in 2 chunks of 1000 and 999 bytes
 
-        text, buffers = encode_envelope({"v": 1, "id": 1, "kind": "litebridge.call", "args": [source()]}, "args", "args", producer.exporter(1))
+        text, buffers = encode_envelope(
+            {"v": 1, "id": 1, "kind": "litebridge.call", "args": [source()]}, "args", "args", producer.exporter(1)
+        )
         received = decode_envelope(text, buffers, consumer_side[0].importer)["args"][0]
         total = 0
         async for chunk in received:
@@ -357,17 +367,14 @@ def test_call_sync_refuses_a_stream_argument_before_sending() -> None:
         def post(self, text: str, buffers: list[Buffer]) -> None:
             sent.append(text)
 
-    async def source() -> AsyncIterator[bytes]:
+    async def source() -> AsyncGenerator[bytes]:
         yield b""
 
     page = Page(lambda on_frame: Link())  # type: ignore[arg-type, return-value]
     gen = source()
     with pytest.raises(TypeError, match=r"cannot send async_generator at args\[1\] with call_sync"):
         page.call_sync("f", 1, gen)
-    assert sent == [] and page.stream_counts["producing"] == 0
+    assert sent == []
+    assert page.stream_counts["producing"] == 0
     Link.loop.run_until_complete(gen.aclose())
     Link.loop.close()
-
-
-def wait(awaitable: Awaitable[T]) -> T:  # pragma: no cover - kept for symmetry with test_page
-    return asyncio.get_event_loop().run_until_complete(awaitable)
