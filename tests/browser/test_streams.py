@@ -137,7 +137,10 @@ HANDLERS_JS = r"""{
         const next = window.__lbStreams.generator(7);
         return new ReadableStream({
             pull(controller) { controller.enqueue(next(256 * 1024)); },
-            cancel(reason) { window.__lbStreams.cancelled[tag] = String(reason); },
+            cancel(reason) {
+                const why = reason?.code ? `code ${reason.code}: ${reason.message}` : String(reason);
+                window.__lbStreams.cancelled[tag] = why;
+            },
         });
     },
     failingStream(after, kind) {
@@ -384,10 +387,14 @@ def test_cancel_from_each_end(streamed: LiteKernel) -> None:
     # Python drops an unfinished stream: garbage collection cancels it on the page
     streamed.run("async for chunk in await page.call('endlessStream', 'dropped'):\n    break\ngc.collect()\n")
     streamed.page.wait_for_function("() => window.__lbStreams.cancelled.dropped !== undefined", timeout=10_000)
-    # a handler that returns without reading its stream argument cancels it too
-    streamed.run("log = []\nignored = await page.call('ignore', endless(log))\n")
-    streamed.run("closed_in_time = await settle(lambda: log == ['closed'])")
-    assert streamed.value("closed_in_time") is True
+    # a handler that returns without reading its stream argument cancels it: the generator, never
+    # started, is closed (its frame is gone) and the bridge forgets it
+    streamed.run(
+        "unread = endless([])\n"
+        "ignored = await page.call('ignore', unread)\n"
+        "closed_in_time = await settle(lambda: unread.ag_frame is None)\n"
+    )
+    assert streamed.value("[ignored, closed_in_time]") == [True, True]
     assert both_counts(streamed) == NO_STREAMS
 
 
@@ -482,4 +489,4 @@ def test_kernel_restart_mid_stream_ends_the_page_side(streamed: LiteKernel) -> N
     errors = page_settle(streamed.page, "return window.__lbStreams.errors;")["value"]
     assert [e["code"] for e in errors] == ["closed"], errors
     assert errors[0]["counts"]["producing"] == errors[0]["counts"]["consuming"] == 0
-    assert "closed" in page_settle(streamed.page, "return window.__lbStreams.cancelled.restart;")["value"]
+    assert page_settle(streamed.page, "return window.__lbStreams.cancelled.restart;")["value"].startswith("code closed")
