@@ -89,6 +89,7 @@ function describe(value: unknown): string {
 
 /** A page source being sent to Python. */
 interface Producer {
+  source: object;
   next(): Promise<IteratorResult<unknown>>;
   cancel(reason: unknown): Promise<unknown>;
   callId: number | null;
@@ -127,7 +128,7 @@ export class StreamTable implements StreamExporter, StreamImporter {
   private readonly post: (frame: Frame) => void;
   private nextId = 1;
   private readonly producers = new Map<number, Producer>();
-  private readonly sources = new WeakSet<object>();
+  private readonly sources = new WeakSet();
   private readonly consumers = new Map<number, Consumer>();
   private bufferedBytes = 0;
   private peakBufferedBytes = 0;
@@ -227,7 +228,7 @@ export class StreamTable implements StreamExporter, StreamImporter {
     }
     const id = this.nextId++;
     this.sources.add(value);
-    this.producers.set(id, { next, cancel, callId: this.exportingFor, credit: 0, pulled: false, pumping: false, held: null });
+    this.producers.set(id, { source: value, next, cancel, callId: this.exportingFor, credit: 0, pulled: false, pumping: false, held: null });
     return id;
   }
 
@@ -268,6 +269,7 @@ export class StreamTable implements StreamExporter, StreamImporter {
       return null;
     }
     this.producers.delete(id);
+    this.sources.delete(producer.source);
     if (producer.held !== null) {
       this.bufferedBytes -= producer.held.byteLength;
       producer.held = null;
