@@ -36,6 +36,7 @@ PAGE_HELPERS_JS = r"""
   window.__lbStreams = {
     made: {},
     cancelled: {},
+    pulls: {},
     errors: [],
     hasher() {
       const block = new Uint8Array(1 << 20);
@@ -126,6 +127,24 @@ HANDLERS_JS = r"""{
         });
     },
     ignore(stream) { return stream instanceof ReadableStream; },
+    async readSlowly(stream, ms) {
+        // read one chunk, then let the producer run: it may send only what the window allows
+        const reader = stream.getReader();
+        const first = (await reader.read()).value.length;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        const counts = this.kernel.streamCounts();
+        await reader.cancel('done');
+        return { first, held: counts.bufferedBytes };
+    },
+    countedStream(tag) {
+        window.__lbStreams.pulls[tag] = 0;
+        return new ReadableStream({
+            pull(controller) {
+                window.__lbStreams.pulls[tag]++;
+                controller.enqueue(new Uint8Array(1024 * 1024));
+            },
+        });
+    },
     async readSome(stream, count, reason) {
         const reader = stream.getReader();
         let bytes = 0;
@@ -357,6 +376,35 @@ def test_page_stream_to_python(streamed: LiteKernel, size: int) -> None:
     assert checked["py_peak"] < PY_PEAK_BYTES
     # the page producer holds at most the rest of one source chunk (up to 2 MiB + 5 here)
     assert made["peak"] <= 2 * MIB + 5
+    assert both_counts(streamed) == NO_STREAMS
+
+
+def test_backpressure_each_way(streamed: LiteKernel) -> None:
+    """A reader that stops reading stops the producer: at most the window is produced and held."""
+    # Python -> page: the page reads 1 chunk of 1 MiB and waits; Python may produce only 4
+    streamed.run(
+        "produced = []\n"
+        "async def counted():\n"
+        "    while True:\n"
+        "        produced.append(1)\n"
+        "        yield bytes(1024 * 1024)\n"
+        "slow = await page.call('readSlowly', counted(), 500)\n"
+    )
+    assert streamed.value("[slow['first'], len(produced)]") == [MIB, 4]
+    assert streamed.value("slow['held']") <= WINDOW_BYTES
+    # page -> Python: Python reads 1 chunk and waits; the page source is pulled only for the
+    # window (4) plus its own ReadableStream's one-chunk queue (highWaterMark 1)
+    streamed.run(
+        "stream = await page.call('countedStream', 'slow')\n"
+        "first = len(await anext(stream))\n"
+        "await asyncio.sleep(0.5)\n"
+        "held = page.stream_counts['buffered_bytes']\n"
+        "await stream.aclose()\n"
+    )
+    assert streamed.value("first") == MIB
+    assert streamed.value("held") <= WINDOW_BYTES
+    pulls = page_settle(streamed.page, "return window.__lbStreams.pulls.slow;")["value"]
+    assert 4 <= pulls <= 6
     assert both_counts(streamed) == NO_STREAMS
 
 
