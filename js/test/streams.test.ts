@@ -297,3 +297,32 @@ describe('streams: loopback', () => {
     assert.ok(producer.counts().peakBufferedBytes <= 1999);
   });
 });
+
+describe('streams: backpressure', () => {
+  it('a stalled reader lets the producer read only the window from its source', async () => {
+    const tables: StreamTable[] = [];
+    const deliver = (to: () => StreamTable) => (frame: Frame) => {
+      const envelope = JSON.parse(frame.json) as Envelope;
+      const value = envelope.kind.endsWith('chunk') ? decodeValue(envelope.value, frame.buffers.map((b) => b.slice())) : undefined;
+      to().onMessage(envelope.kind, envelope.id, { ...envelope, value });
+    };
+    const producer = new StreamTable(deliver(() => tables[1]), 4, 1000);
+    tables.push(producer, new StreamTable(deliver(() => tables[0]), 4, 1000));
+    let produced = 0;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      for (;;) {
+        produced++;
+        yield await Promise.resolve(new Uint8Array(1000));
+      }
+    }
+    const { value } = producer.exporting(null, () => encodeValue(endless(), 'result', producer));
+    const reader = (decodeValue(value.tree, [], tables[1]) as ReadableStream<Uint8Array>).getReader();
+    assert.equal((await reader.read()).value?.byteLength, 1000);
+    await settle(); // the producer could run on, but has no credit
+    assert.equal(produced, 4);
+    assert.equal(tables[1].counts().bufferedBytes, 3000);
+    await reader.cancel('stop');
+    await settle();
+    assert.deepEqual([producer.counts().producing, tables[1].counts().consuming], [0, 0]);
+  });
+});

@@ -378,3 +378,36 @@ def test_call_sync_refuses_a_stream_argument_before_sending() -> None:
     assert page.stream_counts["producing"] == 0
     Link.loop.run_until_complete(gen.aclose())
     Link.loop.close()
+
+
+def test_a_stalled_reader_lets_the_producer_read_only_the_window() -> None:
+    """Loopback with a reader that stops after one chunk: the source is read 4 times, no more."""
+
+    async def main() -> None:
+        sides: list[StreamTable] = []
+
+        def deliver(to: int) -> Callable[[str, list[Buffer]], None]:
+            return lambda text, buffers: sides[to].on_message(decode_envelope(text, [bytes(b) for b in buffers]))
+
+        sides.extend([StreamTable(deliver(1), asyncio.get_running_loop, 4, 1000)])
+        sides.append(StreamTable(deliver(0), asyncio.get_running_loop, 4, 1000))
+        produced: list[int] = []
+
+        async def endless() -> AsyncIterator[bytes]:
+            while True:
+                produced.append(1)
+                yield bytes(1000)
+
+        text, buffers = encode_envelope(
+            {"v": 1, "id": 1, "kind": "x", "value": endless()}, "value", "result", sides[0].exporter(None)
+        )
+        stream = decode_envelope(text, buffers, sides[1].importer)["value"]
+        assert len(await anext(stream)) == 1000
+        await settle()  # the producer could run on, but has no credit
+        assert len(produced) == 4
+        assert sides[1].counts["buffered_bytes"] == 3000
+        await stream.aclose()
+        await settle()
+        assert sides[0].counts["producing"] == sides[1].counts["consuming"] == 0
+
+    run(main)
