@@ -19,11 +19,13 @@ import type {
   Transport,
   WireError
 } from './protocol';
-import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, TRANSPORTS } from './protocol';
+import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, StreamKind, TRANSPORTS } from './protocol';
 import type { HandlerRegistry } from './registry';
 import { HandlerRegistry as Registry, checkMethodName, evaluateSource, resolveHandler } from './registry';
 import type { ServedRequest } from './sabChannel';
 import { SabChannel } from './sabChannel';
+import type { StreamCounts } from './streams';
+import { StreamTable } from './streams';
 
 /** Options of {@link KernelBridge.invoke}. */
 export interface InvokeOptions {
@@ -104,6 +106,11 @@ function abortReason(signal: AbortSignal | undefined): Error {
   return reason instanceof Error ? reason : new DOMException('the call was aborted', 'AbortError');
 }
 
+/** An answer frame, with the ids of the streams its result exported (to discard if dropped). */
+interface AnswerFrame extends Frame {
+  streams?: readonly number[];
+}
+
 function answerFrame(envelope: Envelope, buffers: Uint8Array[] = []): Frame {
   return { json: JSON.stringify(envelope), buffers };
 }
@@ -124,12 +131,20 @@ function requestErrorFrame(id: number, error: unknown): Frame {
 }
 
 /** The `result` answer carrying a handler's return value, or `unserializable` if it cannot be sent. */
-function resultFrame(id: number, value: unknown): Frame {
-  let frame: Frame;
+function resultFrame(id: number, value: unknown, streams: StreamTable): AnswerFrame {
+  let frame: AnswerFrame;
   try {
-    const encoded = encodeValue(value, 'result');
-    frame = answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.tree }, encoded.buffers);
-    checkPayloadSize(frame.json, frame.buffers, 'result');
+    const encoded = streams.exporting(null, () => encodeValue(value, 'result', streams));
+    frame = answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.value.tree }, encoded.value.buffers);
+    try {
+      checkPayloadSize(frame.json, frame.buffers, 'result');
+    } catch (error) {
+      streams.discard(encoded.streams);
+      throw error;
+    }
+    if (encoded.streams.length > 0) {
+      frame.streams = encoded.streams;
+    }
   } catch (error) {
     const type = error instanceof Error ? error.name : 'TypeError';
     return errorFrame(id, bridgeWireError(ErrorCode.unserializable, error instanceof Error ? error.message : String(error), type));
@@ -159,6 +174,10 @@ export class KernelBridge {
   readonly id: string;
   /** Handlers registered from this kernel's Python (`page.register(source)`). */
   readonly handlers: HandlerRegistry = new Registry();
+  /** Byte streams to and from this kernel (protocol section 2, "Streams"). */
+  readonly streams: StreamTable = new StreamTable((frame) => {
+    this.post(frame);
+  });
   /** Pyodide version reported in the hello, empty before it. */
   pyodideVersion = '';
   /** Python version reported in the hello, empty before it. */
@@ -212,6 +231,17 @@ export class KernelBridge {
    */
   counts(): { calls: number; serving: number } {
     return { calls: this.pending.size, serving: this.serving.size };
+  }
+
+  /**
+   * Live byte streams of this kernel and the bytes the page holds for them.
+   *
+   * @returns `producing`/`consuming`: streams sent to / received from Python that have not
+   *   ended; `bufferedBytes`: bytes held now; `peakBufferedBytes`: the most held at once
+   *   (at most 4 MiB per stream: 4 chunks of 1 MiB).
+   */
+  streamCounts(): StreamCounts {
+    return this.streams.counts();
   }
 
   /**
@@ -315,30 +345,39 @@ export class KernelBridge {
       throw new TypeError('args must be an array');
     }
     checkMethodName(method); // refused before sending, as Python would refuse it
-    const encoded = encodeValue(args, 'args');
+    const id = this.nextId++;
+    const exported = this.streams.exporting(id, () => encodeValue(args, 'args', this.streams));
+    const encoded = exported.value;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const { signal } = options;
-    signal?.throwIfAborted();
+    let port: MessagePort | null;
+    let json: string;
+    try {
+      signal?.throwIfAborted();
+      if (!this.connected) {
+        await this.whenConnected(timeoutMs, signal);
+      }
+      port = this.port;
+      if (port === null || this._closed) {
+        throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`);
+      }
+      const blocked = this.blockedMethod();
+      if (blocked !== null) {
+        throw new BridgeError(
+          ErrorCode.busy,
+          `kernel ${this.id} is blocked in call_sync of handler "${blocked}": re-entrant calls are not supported, use await page.call in Python`
+        );
+      }
+      signal?.throwIfAborted();
+      const envelope: CallMessage = { v: PROTOCOL_VERSION, id, kind: Kind.call, method, args: encoded.tree as unknown[] };
+      json = JSON.stringify(envelope);
+      checkPayloadSize(json, encoded.buffers, 'args');
+    } catch (error) {
+      this.streams.discard(exported.streams);
+      throw error;
+    }
     const deadline = performance.now() + timeoutMs;
-    if (!this.connected) {
-      await this.whenConnected(timeoutMs, signal);
-    }
-    const port = this.port;
-    if (port === null || this._closed) {
-      throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`);
-    }
-    const blocked = this.blockedMethod();
-    if (blocked !== null) {
-      throw new BridgeError(
-        ErrorCode.busy,
-        `kernel ${this.id} is blocked in call_sync of handler "${blocked}": re-entrant calls are not supported, use await page.call in Python`
-      );
-    }
-    signal?.throwIfAborted();
-    const id = this.nextId++;
-    const envelope: CallMessage = { v: PROTOCOL_VERSION, id, kind: Kind.call, method, args: encoded.tree as unknown[] };
-    const json = JSON.stringify(envelope);
-    checkPayloadSize(json, encoded.buffers, 'args');
+    const sendPort: MessagePort = port;
     return new Promise<unknown>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
@@ -347,6 +386,7 @@ export class KernelBridge {
           this.pending.delete(id);
           entry.cleanup();
           this.postCancel(id, 'the page aborted the call');
+          this.streams.stopCall(id, `the page aborted the call of "${method}"`);
           entry.reject(abortReason(signal));
         }
       };
@@ -365,6 +405,7 @@ export class KernelBridge {
             this.pending.delete(id);
             entry.cleanup();
             this.postCancel(id, `the page's call timed out after ${timeoutMs} ms`);
+            this.streams.stopCall(id, `the page's call of "${method}" timed out`);
             entry.reject(
               new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${method}" within ${timeoutMs} ms`)
             );
@@ -373,7 +414,7 @@ export class KernelBridge {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       const buffers = transferable(encoded.buffers);
-      port.postMessage({ json, buffers } satisfies PortFrame, buffers);
+      sendPort.postMessage({ json, buffers } satisfies PortFrame, buffers);
     });
   }
 
@@ -441,6 +482,7 @@ export class KernelBridge {
   }
 
   private detach(reason: string): void {
+    this.streams.close(new BridgeError(ErrorCode.closed, `kernel ${this.id}: ${reason} while a stream was open`));
     this.sab?.stop();
     this.sab = null;
     if (this.port !== null) {
@@ -534,6 +576,13 @@ export class KernelBridge {
       case Kind.cancel:
         this.cancelServing(id, (envelope as { reason?: unknown }).reason);
         return;
+      case StreamKind.pull:
+      case StreamKind.chunk:
+      case StreamKind.end:
+      case StreamKind.error:
+      case StreamKind.cancel:
+        this.onStreamMessage(envelope, envelope.kind, id, received);
+        return;
       default:
         if (id !== 0) {
           this.post(errorFrame(id, bridgeWireError(ErrorCode.badRequest, `unknown message kind ${JSON.stringify(envelope.kind)}`)));
@@ -541,20 +590,39 @@ export class KernelBridge {
     }
   }
 
+  private onStreamMessage(envelope: RawEnvelope, kind: string, id: number, buffers: readonly ArrayBuffer[]): void {
+    let value: unknown;
+    try {
+      value = kind === StreamKind.chunk ? decodeValue(envelope.value, buffers) : undefined;
+    } catch {
+      value = undefined; // not binary: the stream table fails the stream
+    }
+    const fields = envelope as { n?: unknown; error?: unknown; reason?: unknown };
+    this.streams.onMessage(kind, id, { n: fields.n, value, error: fields.error, reason: fields.reason });
+  }
+
   private settle(envelope: RawEnvelope, id: number, buffers: readonly ArrayBuffer[]): void {
     const entry = this.pending.get(id);
     if (entry === undefined) {
+      if (envelope.kind === Kind.result) {
+        try {
+          decodeValue(envelope.value, buffers, this.streams.refusingImporter()); // cancels its streams
+        } catch {
+          // a malformed late answer: nothing to cancel
+        }
+      }
       return; // timed out, aborted or unknown: a late answer is dropped
     }
     this.pending.delete(id);
     entry.cleanup();
     if (envelope.kind === Kind.error) {
+      this.streams.stopCall(id, `the call of "${entry.method}" failed`);
       entry.reject(errorFromWire(envelope.error));
       return;
     }
     if (envelope.kind === Kind.result) {
       try {
-        entry.resolve(decodeValue(envelope.value, buffers));
+        entry.resolve(decodeValue(envelope.value, buffers, this.streams));
       } catch (error) {
         entry.reject(new BridgeError(ErrorCode.badRequest, `bad result for "${entry.method}": ${String(error)}`));
       }
@@ -598,26 +666,35 @@ export class KernelBridge {
       if (!Array.isArray(envelope.args)) {
         return errorFrame(id, bridgeWireError(ErrorCode.badRequest, 'args must be an array'));
       }
-      const args = decodeValue(envelope.args, buffers) as unknown[];
+      const decoded = this.streams.collectImports(() => decodeValue(envelope.args, buffers, this.streams) as unknown[]);
+      const args = decoded.value;
       const call = new ServingCall(envelope.method as string);
       this.serving.set(id, call);
       let value: unknown;
       try {
         value = handler.fn.apply(handlerThis(handler.self, this, call), args);
         if (isThenable(value)) {
-          return settleHandler(id, value).then((frame) => {
+          return settleHandler(id, value, this.streams).then((frame) => {
             if (this.serving.get(id) === call) {
               this.serving.delete(id);
             }
-            return call.aborted ? null : frame;
+            this.streams.releaseUnread(decoded.streams);
+            if (call.aborted) {
+              this.streams.discard(frame.streams ?? []);
+              return null;
+            }
+            return frame;
           });
         }
       } catch (error) {
         this.serving.delete(id);
+        this.streams.releaseUnread(decoded.streams);
         return errorFrame(id, errorToWire(error));
       }
       this.serving.delete(id);
-      return resultFrame(id, value);
+      const frame = resultFrame(id, value, this.streams);
+      this.streams.releaseUnread(decoded.streams);
+      return frame;
     } catch (error) {
       return requestErrorFrame(id, error);
     }
@@ -625,7 +702,7 @@ export class KernelBridge {
 }
 
 /** Await a handler's thenable result and make its answer; the promise never rejects. */
-async function settleHandler(id: number, pending: PromiseLike<unknown>): Promise<Frame> {
+async function settleHandler(id: number, pending: PromiseLike<unknown>, streams: StreamTable): Promise<AnswerFrame> {
   let value: unknown;
   try {
     value = await pending;
@@ -633,7 +710,7 @@ async function settleHandler(id: number, pending: PromiseLike<unknown>): Promise
     return errorFrame(id, errorToWire(error));
   }
   try {
-    return resultFrame(id, value);
+    return resultFrame(id, value, streams);
   } catch (error) {
     return requestErrorFrame(id, error);
   }

@@ -3,7 +3,8 @@
  *
  * @packageDocumentation
  */
-import { BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES } from './protocol';
+import { BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, STREAM_KEY } from './protocol';
+import type { StreamExporter, StreamImporter } from './streams';
 
 /** The root a path starts from in error messages: `args` of a call or `result` of an answer. */
 export type Root = 'args' | 'result' | 'value';
@@ -139,13 +140,15 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  *
  * @param value - The value to encode.
  * @param root - The root of paths in error messages.
+ * @param streams - Sends `ReadableStream`s and async iterables as `{"$stream": id}`; without
+ *   it they are refused like other class instances.
  * @returns The JSON-ready tree and the buffers.
  * @throws TypeError naming the type and the path of the first value that cannot be sent:
  *   functions, symbols, bigints, NaN and infinities, Map, Set, Date and other class
  *   instances, strings (or keys) with a lone surrogate (no UTF-8 form), and cyclic
  *   structures (the path where the cycle closes), e.g. `cannot send function at result.k[0]`.
  */
-export function encodeValue(value: unknown, root: Root): Encoded {
+export function encodeValue(value: unknown, root: Root, streams?: StreamExporter): Encoded {
   const buffers: Uint8Array[] = [];
   const keys: (string | number)[] = [];
   const ancestors = new Set<object>();
@@ -186,6 +189,12 @@ export function encodeValue(value: unknown, root: Root): Encoded {
       buffers.push(bytes);
       return { [BYTES_KEY]: buffers.length - 1 };
     }
+    if (streams !== undefined) {
+      const id = streams.exportStream(object, () => formatPath(root, keys));
+      if (id !== null) {
+        return { [STREAM_KEY]: id };
+      }
+    }
     if (ancestors.has(object)) {
       refuse('cyclic structure');
     }
@@ -215,7 +224,7 @@ export function encodeValue(value: unknown, root: Root): Encoded {
       keys.pop();
     }
     ancestors.delete(object);
-    if (ownKeys.length === 1 && (ownKeys[0] === BYTES_KEY || ownKeys[0] === ESCAPE_KEY)) {
+    if (ownKeys.length === 1 && (ownKeys[0] === BYTES_KEY || ownKeys[0] === ESCAPE_KEY || ownKeys[0] === STREAM_KEY)) {
       return { [ESCAPE_KEY]: out };
     }
     return out;
@@ -241,10 +250,13 @@ export type ReceivedBuffer = ArrayBuffer | Uint8Array;
  *
  * @param tree - The parsed JSON value.
  * @param buffers - The frame's buffers; `{"$bytes": n}` becomes a `Uint8Array` over `buffers[n]`.
- * @returns The value: JSON types, plain objects, arrays and `Uint8Array`s.
- * @throws DecodeError if a placeholder names a missing buffer or an escape is malformed.
+ * @param streams - Makes the value of each `{"$stream": id}` (a `ReadableStream`); without it
+ *   such a tag is a {@link DecodeError}.
+ * @returns The value: JSON types, plain objects, arrays, `Uint8Array`s (and streams).
+ * @throws DecodeError if a placeholder names a missing buffer, an escape is malformed or a
+ *   stream tag is not allowed here or has a bad id.
  */
-export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[]): unknown {
+export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[], streams?: StreamImporter): unknown {
   const walk = (item: unknown): unknown => {
     if (item === null || typeof item !== 'object') {
       return item;
@@ -261,6 +273,16 @@ export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[]): 
       }
       const buffer = buffers[index];
       return buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+    }
+    if (keys.length === 1 && keys[0] === STREAM_KEY) {
+      const id = object[STREAM_KEY];
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 1) {
+        throw new DecodeError(`bad ${STREAM_KEY} ${JSON.stringify(id)}: a stream id is an integer >= 1`);
+      }
+      if (streams === undefined) {
+        throw new DecodeError(`bad frame: stream ${id} where no stream can be received`);
+      }
+      return streams.importStream(id);
     }
     let source = object;
     if (keys.length === 1 && keys[0] === ESCAPE_KEY) {

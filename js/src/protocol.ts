@@ -25,6 +25,35 @@ export const Kind = {
 /** One of the message kind strings. */
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
+/** Stream message kinds (protocol section 2, "Streams"); the envelope `id` is the stream id. */
+export const StreamKind = {
+  /** Consumer -> producer: `n` more chunks may be sent. */
+  pull: 'litebridge.stream.pull',
+  /** Producer -> consumer: one chunk, `value` is `{"$bytes": 0}`. */
+  chunk: 'litebridge.stream.chunk',
+  /** Producer -> consumer: the stream ended. */
+  end: 'litebridge.stream.end',
+  /** Producer -> consumer: the stream failed with `error`. */
+  error: 'litebridge.stream.error',
+  /** Consumer -> producer: stop producing (optional `reason`). */
+  cancel: 'litebridge.stream.cancel'
+} as const;
+
+/** One of the stream message kind strings. */
+export type StreamKind = (typeof StreamKind)[keyof typeof StreamKind];
+
+/** Tag of a byte stream in a value: `{"$stream": id}`, id >= 1 chosen by the producer. */
+export const STREAM_KEY = '$stream';
+
+/** Largest chunk a producer sends, in bytes; larger source chunks are split. */
+export const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Chunks a consumer lets be in flight or queued per stream: the memory bound is
+ * `STREAM_WINDOW_CHUNKS * STREAM_CHUNK_BYTES` (4 MiB) per stream and side.
+ */
+export const STREAM_WINDOW_CHUNKS = 4;
+
 /** Error codes set when the bridge itself produced an error (protocol section 5). */
 export const ErrorCode = {
   unknownMethod: 'unknown_method',

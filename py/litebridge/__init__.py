@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 import sys
 
 from ._page import Page
+from ._streams import ByteStream
 from .errors import (
     BridgeClosed,
     BridgeError,
@@ -32,6 +33,7 @@ __all__ = [
     "BridgeClosed",
     "BridgeError",
     "BridgeUnavailable",
+    "ByteStream",
     "CallTimeout",
     "JSError",
     "Page",

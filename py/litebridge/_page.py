@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from ._call_output import console_sink, page_call
 from ._call_output import install as install_call_output
+from ._streams import StreamTable, is_stream_source
 from .codec import Buffer, decode_envelope, encode_envelope
 from .dispatch import Frame, Registry, answer_error, check_name
 from .errors import (
@@ -42,6 +43,8 @@ from .protocol import (
     PROTOCOL_VERSION,
     TransportName,
 )
+
+_STREAM_KINDS = "litebridge.stream."
 
 __all__ = ["FrameHandler", "Link", "Page", "explain_sync_unavailable"]
 
@@ -267,7 +270,9 @@ class Page:
         self._failure: BridgeUnavailable | None = None
         self._refusal: BridgeUnavailable | None = None
         self._connected_at = math.inf
+        self._streams = StreamTable(self._post_frame, lambda: self.connect().loop)
         self._registry = Registry()
+        self._registry.streams = self._streams
         self._pending: dict[int, _Pending] = {}
         self._serving: dict[int, asyncio.Future[Frame]] = {}
         # One timer for every pending call's deadline (not one per call: in Pyodide's WebLoop
@@ -336,6 +341,19 @@ class Page:
             page -> Python calls of ``async`` methods still running. Both are 0 when idle.
         """
         return {"calls": len(self._pending), "serving": len(self._serving)}
+
+    @property
+    def stream_counts(self) -> dict[str, int]:
+        """Live byte streams and the bytes they hold here, for checking bounds and leaks.
+
+        Returns
+        -------
+        dict
+            ``{"producing", "consuming", "buffered_bytes", "peak_buffered_bytes"}``: streams
+            sent to / received from the page that have not ended, bytes held for them now, and
+            the most ever held at once (bounded by 4 MiB per stream: 4 chunks of 1 MiB).
+        """
+        return self._streams.counts
 
     # --- Python -> page -----------------------------------------------------------------------
     def call(self, method: str, *args: object, timeout: float | None = DEFAULT_TIMEOUT_S) -> asyncio.Future[Any]:
@@ -527,7 +545,15 @@ class Page:
             "args": args,
             "sync": sync,
         }
-        text, buffers = encode_envelope(envelope, "args", "args")
+        streams = self._streams
+        mark = streams.mark()
+        try:
+            text, buffers = encode_envelope(
+                envelope, "args", "args", _refuse_sync_stream if sync else streams.exporter(call_id)
+            )
+        except BaseException:
+            streams.rollback(mark)
+            raise
         return call_id, text, buffers
 
     def _take_id(self) -> int:
@@ -575,6 +601,7 @@ class Page:
             link.post(text, buffers)
         except BaseException:
             self._pending.pop(call_id, None)
+            self._streams.stop_call(call_id, f"{label} could not be sent")
             future._lb_page = None
             raise
         if deadline < self._timer_when:
@@ -594,6 +621,7 @@ class Page:
         """Forget a pending call and tell the page to abort its handler (never raises)."""
         self._pending.pop(call_id, None)
         self._post_cancel(call_id, reason)
+        self._streams.stop_call(call_id, reason)
 
     def _post_cancel(self, call_id: int, reason: str) -> None:
         envelope = {"v": PROTOCOL_VERSION, "id": call_id, "kind": KIND_CANCEL, "reason": reason}
@@ -626,6 +654,7 @@ class Page:
                 pending.future.set_exception(self._timeout_error(pending.label, pending.timeout_s))
             if self._page_ready:
                 self._post_cancel(call_id, f"{pending.label} timed out in Python")
+            self._streams.stop_call(call_id, f"{pending.label} timed out")
         if earliest < self._timer_when:  # set_exception's callbacks run later, never here
             self._arm(loop, earliest)
 
@@ -659,7 +688,7 @@ class Page:
             self._post_cancel(call_id, f"{label} was interrupted in Python")
             raise
         try:
-            answer = decode_envelope(answer_text, answer_buffers)
+            answer = decode_envelope(answer_text, answer_buffers, self._streams.importer)
         except ValueError as exc:
             raise BridgeError(f"malformed answer from the page to {label}: {exc}") from None
         kind = answer["kind"]
@@ -698,7 +727,7 @@ class Page:
 
     def _handle_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:
         try:
-            message = decode_envelope(text, buffers)
+            message = decode_envelope(text, buffers, self._streams.importer)
         except ValueError as exc:
             log.warning("litebridge: dropped a malformed frame from the page: %s", exc)
             return
@@ -723,6 +752,8 @@ class Page:
             task = self._serving.get(call_id)
             if task is not None:
                 task.cancel(str(message.get("reason", "cancelled by the page")))
+        elif kind.startswith(_STREAM_KINDS):
+            self._streams.on_message(message)
         elif kind == KIND_READY:
             self._page_ready = True
             for pending in self._pending.values():  # the ready window no longer bounds them
@@ -755,6 +786,7 @@ class Page:
             pending.future.set_result(message.get("value"))
         else:
             pending.future.set_exception(error_from_wire(message.get("error")))
+            self._streams.stop_call(call_id, f"{pending.label} failed")
 
     def _serve(self, call_id: int, message: dict[str, Any]) -> None:
         # the mark is copied into the task of an async method, created inside the block
@@ -779,6 +811,9 @@ class Page:
             answer = task.result()
         self._post_answer(answer)
 
+    def _post_frame(self, text: str, buffers: list[Buffer]) -> None:
+        self._post_answer((text, buffers))
+
     def _post_answer(self, answer: Frame) -> None:
         if self._link is None:
             return
@@ -786,3 +821,13 @@ class Page:
             self._link.post(*answer)
         except Exception:
             log.exception("litebridge: could not post an answer to the page")
+
+
+def _refuse_sync_stream(value: object, path: Callable[[], str]) -> int | None:
+    """Codec hook of ``call_sync``: a stream argument is refused (nothing could produce it)."""
+    if is_stream_source(value):
+        raise TypeError(
+            f"cannot send {type(value).__name__} at {path()} with call_sync: the kernel is blocked "
+            "until the page answers, so nothing could produce the stream; use await page.call(...)"
+        )
+    return None

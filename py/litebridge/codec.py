@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
-from .protocol import BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER
+from .protocol import BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER, STREAM_KEY
 
 __all__ = [
     "Buffer",
+    "StreamExport",
+    "StreamImport",
     "decode",
     "decode_envelope",
     "dumps",
@@ -34,13 +36,21 @@ __all__ = [
 Buffer: TypeAlias = bytes | bytearray | memoryview
 """A binary value: what is sent as a frame buffer."""
 
+StreamExport: TypeAlias = Callable[[object, Callable[[], str]], "int | None"]
+"""Encoding hook for streams (``litebridge._streams``): given a value the codec cannot send and
+a function spelling its path, return its stream id (sent as ``{"$stream": id}``), None when it
+is no stream, or raise ``TypeError``."""
+
+StreamImport: TypeAlias = Callable[[int], object]
+"""Decoding hook for streams: the value that stands for ``{"$stream": id}``."""
+
 # A location in a value being encoded: the root name, or (parent location, key or index).
 # Built as cheap tuples while walking; turned into text only for an error message.
 _Where: TypeAlias = "str | tuple[_Where, int | str]"
 
 _MAX: Final = MAX_SAFE_INTEGER
 _MIN: Final = -MAX_SAFE_INTEGER
-_MARKER_KEYS: Final = frozenset({BYTES_KEY, ESCAPE_KEY})
+_MARKER_KEYS: Final = frozenset({BYTES_KEY, ESCAPE_KEY, STREAM_KEY})
 
 dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False).encode
 """Serialise an already prepared (plain JSON) structure to compact JSON text."""
@@ -76,11 +86,12 @@ def _refuse(value: object, where: _Where, why: str = "") -> TypeError:
 class _Encoder:
     """One encoding pass: collects the buffers and the containers on the current path."""
 
-    __slots__ = ("active", "buffers")
+    __slots__ = ("active", "buffers", "streams")
 
-    def __init__(self) -> None:
+    def __init__(self, streams: StreamExport | None = None) -> None:
         self.buffers: list[Buffer] = []
         self.active: set[int] = set()
+        self.streams = streams
 
     def value(self, v: object, where: _Where) -> object:  # noqa: PLR0911, PLR0912 - one flat type switch
         t = type(v)
@@ -114,6 +125,10 @@ class _Encoder:
             return self.mapping(v, where)
         if isinstance(v, bytes | bytearray | memoryview):
             return self.binary(v, where)
+        if self.streams is not None:
+            stream_id = self.streams(v, lambda: _path(where))
+            if stream_id is not None:
+                return {STREAM_KEY: stream_id}
         raise _refuse(v, where)
 
     def sequence(self, v: Sequence[object], where: _Where) -> list[object]:
@@ -241,7 +256,7 @@ def _finish(text: str, buffers: list[Buffer], value: object, root: str) -> tuple
     return text, buffers
 
 
-def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
+def encode(value: object, root: str = "args", streams: StreamExport | None = None) -> tuple[str, list[Buffer]]:
     """Encode one value as JSON text plus binary buffers (protocol section 4).
 
     Parameters
@@ -253,6 +268,9 @@ def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
     root : str, default ``"args"``
         Name of the value in error messages: ``"args"`` for call arguments, ``"result"``
         for a result.
+    streams : StreamExport or None, default None
+        Sends values it accepts (async iterables of bytes) as ``{"$stream": id}``; without it
+        they are refused like any other type.
 
     Returns
     -------
@@ -269,13 +287,16 @@ def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
     ValueError
         When JSON and buffers together exceed ``MAX_PAYLOAD_BYTES`` (256 MiB).
     """
-    enc = _Encoder()
+    enc = _Encoder(streams)
     prepared = enc.value(value, root)
     return _finish(dumps(prepared), enc.buffers, value, root)
 
 
 def encode_envelope(
-    envelope: Mapping[str, object], key: str | None = None, root: str = "args"
+    envelope: Mapping[str, object],
+    key: str | None = None,
+    root: str = "args",
+    streams: StreamExport | None = None,
 ) -> tuple[str, list[Buffer]]:
     """Encode an envelope whose field ``key`` holds an application value.
 
@@ -288,6 +309,8 @@ def encode_envelope(
         The field holding the value (``"args"`` or ``"value"``); None when there is none.
     root : str, default ``"args"``
         Name of that value in error messages (``"args"`` or ``"result"``).
+    streams : StreamExport or None, default None
+        As for :func:`encode`.
 
     Returns
     -------
@@ -307,7 +330,7 @@ def encode_envelope(
         if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
             return text, []
         return _finish(text, [], value, root)
-    enc = _Encoder()
+    enc = _Encoder(streams)
     fields = dict(envelope)
     fields[key] = enc.value(envelope[key], root)
     return _finish(dumps(fields), enc.buffers, value, root)
@@ -324,10 +347,10 @@ def _bytes_of(buffer: Buffer) -> bytes:
     return buffer if type(buffer) is bytes else bytes(buffer)
 
 
-def _restore(v: Any, buffers: Sequence[Buffer]) -> Any:
+def _restore(v: Any, buffers: Sequence[Buffer], streams: StreamImport | None = None) -> Any:
     t = type(v)
     if t is list:
-        return [_restore(item, buffers) for item in v]
+        return [_restore(item, buffers, streams) for item in v]
     if t is not dict:
         return v
     if len(v) == 1:
@@ -340,11 +363,21 @@ def _restore(v: Any, buffers: Sequence[Buffer]) -> Any:
             inner = v[ESCAPE_KEY]
             if type(inner) is not dict:
                 raise ValueError("bad frame: '$escape' must hold an object")
-            return {key: _restore(item, buffers) for key, item in inner.items()}
-    return {key: _restore(item, buffers) for key, item in v.items()}
+            return {key: _restore(item, buffers, streams) for key, item in inner.items()}
+        if STREAM_KEY in v:
+            return _stream(v[STREAM_KEY], streams)
+    return {key: _restore(item, buffers, streams) for key, item in v.items()}
 
 
-def decode(text: str, buffers: Sequence[Buffer] | None = None) -> Any:
+def _stream(stream_id: object, streams: StreamImport | None) -> object:
+    if type(stream_id) is not int or stream_id < 1:
+        raise ValueError(f"bad frame: {{'$stream': {stream_id!r}}} (a stream id is an int >= 1)")
+    if streams is None:
+        raise ValueError(f"bad frame: stream {stream_id} where no stream can be received")
+    return streams(stream_id)
+
+
+def decode(text: str, buffers: Sequence[Buffer] | None = None, streams: StreamImport | None = None) -> Any:
     """Decode a value encoded by :func:`encode` (or by the page's encoder).
 
     Parameters
@@ -354,6 +387,8 @@ def decode(text: str, buffers: Sequence[Buffer] | None = None) -> Any:
     buffers : sequence of Buffer or None
         The frame's buffers; each ``{"$bytes": n}`` becomes ``bytes(buffers[n])`` (no copy when
         it already is ``bytes``).
+    streams : StreamImport or None, default None
+        Makes the value of each ``{"$stream": id}``; without it such a tag is a bad frame.
 
     Returns
     -------
@@ -368,11 +403,13 @@ def decode(text: str, buffers: Sequence[Buffer] | None = None) -> Any:
     """
     value = _loads(text)
     if _needs_restore(text, buffers):
-        value = _restore(value, buffers or ())
+        value = _restore(value, buffers or (), streams)
     return value
 
 
-def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[str, Any]:
+def decode_envelope(
+    text: str, buffers: Sequence[Buffer] | None = None, streams: StreamImport | None = None
+) -> dict[str, Any]:
     """Decode a whole message and the application value in its ``args`` or ``value`` field.
 
     Parameters
@@ -381,6 +418,8 @@ def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[
         The JSON text of the envelope.
     buffers : sequence of Buffer or None
         The frame's buffers.
+    streams : StreamImport or None, default None
+        As for :func:`decode`.
 
     Returns
     -------
@@ -406,5 +445,5 @@ def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[
     if _needs_restore(text, buffers):
         for key in ("args", "value"):
             if key in envelope:
-                envelope[key] = _restore(envelope[key], buffers or ())
+                envelope[key] = _restore(envelope[key], buffers or (), streams)
     return envelope

@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Final, TypeAlias
+from typing import Final, Protocol, TypeAlias
 
-from .codec import Buffer, encode_envelope
+from .codec import Buffer, StreamExport, encode_envelope
 from .errors import MethodLookupError, error_to_wire
 from .protocol import FORBIDDEN_SEGMENTS, KIND_ERROR, KIND_RESULT, PROTOCOL_VERSION, ErrorCode
 
@@ -28,6 +28,22 @@ Frame: TypeAlias = tuple[str, list[Buffer]]
 """An encoded message: JSON text and its buffers."""
 
 _MISSING: Final = object()
+
+
+class ResultStreams(Protocol):
+    """Sends async iterables in results as streams (``litebridge._streams.StreamTable``)."""
+
+    def exporter(self, call_id: int | None) -> StreamExport:
+        """Return the codec hook."""
+        ...
+
+    def mark(self) -> int:
+        """Return a mark for :meth:`rollback`."""
+        ...
+
+    def rollback(self, mark: int) -> None:
+        """Forget the streams exported since ``mark``."""
+        ...
 
 
 def check_name(name: object) -> list[str]:
@@ -66,7 +82,7 @@ def check_name(name: object) -> list[str]:
     return segments
 
 
-def answer_result(call_id: int, value: object) -> Frame:
+def answer_result(call_id: int, value: object, streams: ResultStreams | None = None) -> Frame:
     """Encode a ``litebridge.result`` message.
 
     Parameters
@@ -75,6 +91,8 @@ def answer_result(call_id: int, value: object) -> Frame:
         The id of the call answered.
     value : object
         The result.
+    streams : ResultStreams or None, default None
+        Sends async iterables in the result as streams; without it they are unserializable.
 
     Returns
     -------
@@ -83,9 +101,16 @@ def answer_result(call_id: int, value: object) -> Frame:
         ``unserializable`` whose message names the type and path (``result[0]``...).
     """
     envelope = {"v": PROTOCOL_VERSION, "id": call_id, "kind": KIND_RESULT, "value": value}
+    if streams is None:
+        try:
+            return encode_envelope(envelope, "value", "result")
+        except TypeError as exc:
+            return answer_error(call_id, exc, "unserializable")
+    mark = streams.mark()
     try:
-        return encode_envelope(envelope, "value", "result")
+        return encode_envelope(envelope, "value", "result", streams.exporter(None))
     except TypeError as exc:
+        streams.rollback(mark)
         return answer_error(call_id, exc, "unserializable")
 
 
@@ -135,6 +160,9 @@ class Registry:
     >>> reg.resolve("ex.multiply")(6, 7)
     42
     """
+
+    streams: ResultStreams | None = None
+    """Sends async iterables in results as byte streams (set by ``Page``)."""
 
     def __init__(self) -> None:
         self._roots: list[object] = []
@@ -268,18 +296,18 @@ class Registry:
             # may unwind the kernel's event loop from inside a page -> Python call.
             return answer_error(call_id, exc, skip_frames=1)
         if inspect.isawaitable(result):
-            return _finish(call_id, result)
-        return answer_result(call_id, result)
+            return _finish(call_id, result, self.streams)
+        return answer_result(call_id, result, self.streams)
 
 
-async def _finish(call_id: int, awaitable: Awaitable[object]) -> Frame:
+async def _finish(call_id: int, awaitable: Awaitable[object], streams: ResultStreams | None = None) -> Frame:
     try:
         result = await awaitable
     except asyncio.CancelledError:
         raise  # cancelled by the page (litebridge.cancel) or the loop: the task is cancelled
     except BaseException as exc:  # noqa: BLE001 - every failure is answered, none escapes
         return answer_error(call_id, exc, skip_frames=1)
-    return answer_result(call_id, result)
+    return answer_result(call_id, result, streams)
 
 
 def _public_methods(obj: object) -> list[str]:

@@ -24,12 +24,21 @@ __all__ = [
     "KIND_READY",
     "KIND_REGISTER",
     "KIND_RESULT",
+    "KIND_STREAM_CANCEL",
+    "KIND_STREAM_CHUNK",
+    "KIND_STREAM_END",
+    "KIND_STREAM_ERROR",
+    "KIND_STREAM_PULL",
     "MAX_PAYLOAD_BYTES",
     "MAX_SAFE_INTEGER",
     "PROTOCOL_VERSION",
+    "STREAM_CHUNK_BYTES",
+    "STREAM_KEY",
+    "STREAM_WINDOW_CHUNKS",
     "ErrorCode",
     "ErrorObject",
     "Kind",
+    "StreamKind",
     "TransportName",
 ]
 
@@ -57,6 +66,25 @@ KIND_CANCEL: Final = "litebridge.cancel"
 KIND_INTERRUPT: Final = "litebridge.interrupt"
 """Worker -> page on the Worker, not an envelope: the interrupt buffer (section 11)."""
 
+# --- stream messages (section 2, "Streams") ------------------------------------------------
+StreamKind = Literal[
+    "litebridge.stream.pull",
+    "litebridge.stream.chunk",
+    "litebridge.stream.end",
+    "litebridge.stream.error",
+    "litebridge.stream.cancel",
+]
+KIND_STREAM_PULL: Final = "litebridge.stream.pull"
+"""Consumer -> producer: ``n`` more chunks may be sent (credit)."""
+KIND_STREAM_CHUNK: Final = "litebridge.stream.chunk"
+"""Producer -> consumer: one chunk, ``value`` is ``{"$bytes": 0}``."""
+KIND_STREAM_END: Final = "litebridge.stream.end"
+"""Producer -> consumer: the stream ended; nothing follows."""
+KIND_STREAM_ERROR: Final = "litebridge.stream.error"
+"""Producer -> consumer: the stream failed with ``error``; nothing follows."""
+KIND_STREAM_CANCEL: Final = "litebridge.stream.cancel"
+"""Consumer -> producer: stop producing (optional ``reason``); never answered."""
+
 # --- error codes (section 5) --------------------------------------------------------------
 ErrorCode = Literal[
     "unknown_method",
@@ -82,6 +110,13 @@ MAX_PAYLOAD_BYTES: Final = 256 * 1024 * 1024
 """Largest frame a sender may send: UTF-8 JSON plus every buffer, in bytes (256 MiB)."""
 BYTES_KEY: Final = "$bytes"
 ESCAPE_KEY: Final = "$escape"
+STREAM_KEY: Final = "$stream"
+"""Tag of a byte stream in a value: ``{"$stream": id}``, id >= 1 chosen by the producer."""
+STREAM_CHUNK_BYTES: Final = 1024 * 1024
+"""Largest chunk a producer sends (bytes); larger source chunks are split."""
+STREAM_WINDOW_CHUNKS: Final = 4
+"""Chunks a consumer lets be in flight or queued per stream: the memory bound is
+``STREAM_WINDOW_CHUNKS * STREAM_CHUNK_BYTES`` (4 MiB) per stream and side."""
 
 # --- transports (sections 7 and 8) -------------------------------------------------------
 TransportName = Literal["sab", "jspi", "async"]
