@@ -3,7 +3,19 @@
  *
  * @packageDocumentation
  */
-import { BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES } from './protocol';
+import { BYTES_KEY, ESCAPE_KEY, HANDLE_KEY, MARKER_KEYS, MAX_PAYLOAD_BYTES, PY_KEY } from './protocol';
+
+/**
+ * Sends what is not a value by reference (protocol section 13): returns the tag object
+ * (`{"$handle": [id, type]}` or `{"$py": [id, type]}`) for a function or a non-plain object.
+ */
+export type Exporter = (value: object) => Record<string, unknown>;
+
+/**
+ * Turns a received reference tag back into an object: `key` is `$handle` or `$py`, `value`
+ * what the tag holds (unchecked).
+ */
+export type Importer = (key: string, value: unknown) => unknown;
 
 /** The root a path starts from in error messages: `args` of a call or `result` of an answer. */
 export type Root = 'args' | 'result' | 'value';
@@ -139,13 +151,15 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  *
  * @param value - The value to encode.
  * @param root - The root of paths in error messages.
+ * @param exporter - Optional: sends functions and non-plain objects by reference instead of
+ *   refusing them (window operations only; plain calls stay values-only).
  * @returns The JSON-ready tree and the buffers.
  * @throws TypeError naming the type and the path of the first value that cannot be sent:
  *   functions, symbols, bigints, NaN and infinities, Map, Set, Date and other class
  *   instances, strings (or keys) with a lone surrogate (no UTF-8 form), and cyclic
  *   structures (the path where the cycle closes), e.g. `cannot send function at result.k[0]`.
  */
-export function encodeValue(value: unknown, root: Root): Encoded {
+export function encodeValue(value: unknown, root: Root, exporter?: Exporter): Encoded {
   const buffers: Uint8Array[] = [];
   const keys: (string | number)[] = [];
   const ancestors = new Set<object>();
@@ -170,9 +184,10 @@ export function encodeValue(value: unknown, root: Root): Encoded {
           refuse(String(item));
         }
         return item;
+      case 'function':
+        return exporter === undefined ? refuse('function') : exporter(item as object);
       case 'bigint':
       case 'symbol':
-      case 'function':
         return refuse(typeof item);
       default:
         break;
@@ -201,6 +216,9 @@ export function encodeValue(value: unknown, root: Root): Encoded {
       return out;
     }
     if (!isPlainObject(object)) {
+      if (exporter !== undefined) {
+        return exporter(object);
+      }
       refuse(typeName(object));
     }
     ancestors.add(object);
@@ -215,7 +233,7 @@ export function encodeValue(value: unknown, root: Root): Encoded {
       keys.pop();
     }
     ancestors.delete(object);
-    if (ownKeys.length === 1 && (ownKeys[0] === BYTES_KEY || ownKeys[0] === ESCAPE_KEY)) {
+    if (ownKeys.length === 1 && MARKER_KEYS.includes(ownKeys[0])) {
       return { [ESCAPE_KEY]: out };
     }
     return out;
@@ -241,10 +259,12 @@ export type ReceivedBuffer = ArrayBuffer | Uint8Array;
  *
  * @param tree - The parsed JSON value.
  * @param buffers - The frame's buffers; `{"$bytes": n}` becomes a `Uint8Array` over `buffers[n]`.
+ * @param importer - Optional: turns `$handle` and `$py` tags into objects; without it such a
+ *   tag is refused with a DecodeError.
  * @returns The value: JSON types, plain objects, arrays and `Uint8Array`s.
  * @throws DecodeError if a placeholder names a missing buffer or an escape is malformed.
  */
-export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[]): unknown {
+export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[], importer?: Importer): unknown {
   const walk = (item: unknown): unknown => {
     if (item === null || typeof item !== 'object') {
       return item;
@@ -261,6 +281,12 @@ export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[]): 
       }
       const buffer = buffers[index];
       return buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+    }
+    if (keys.length === 1 && (keys[0] === HANDLE_KEY || keys[0] === PY_KEY)) {
+      if (importer === undefined) {
+        throw new DecodeError(`a ${keys[0]} reference is not accepted here: only window operations carry references`);
+      }
+      return importer(keys[0], object[keys[0]]);
     }
     let source = object;
     if (keys.length === 1 && keys[0] === ESCAPE_KEY) {

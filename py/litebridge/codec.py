@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, Final, TypeAlias
 
-from .protocol import BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER
+from .protocol import BYTES_KEY, ESCAPE_KEY, HANDLE_KEY, MARKER_KEYS, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER, PY_KEY
 
 __all__ = [
     "Buffer",
+    "Exporter",
+    "Importer",
     "decode",
     "decode_envelope",
     "dumps",
@@ -34,13 +37,22 @@ __all__ = [
 Buffer: TypeAlias = bytes | bytearray | memoryview
 """A binary value: what is sent as a frame buffer."""
 
+Exporter: TypeAlias = Callable[[object], "dict[str, object] | None"]
+"""Sends an object that is not a value by reference (protocol section 13): returns its tag
+(``{"$handle": [...]}`` or ``{"$py": [...]}``), or None to refuse it as usual."""
+
+Importer: TypeAlias = Callable[[str, Any], Any]
+"""Turns a received reference tag back into an object: called with the key (``"$handle"``
+or ``"$py"``) and what the tag holds (unchecked)."""
+
 # A location in a value being encoded: the root name, or (parent location, key or index).
 # Built as cheap tuples while walking; turned into text only for an error message.
 _Where: TypeAlias = "str | tuple[_Where, int | str]"
 
 _MAX: Final = MAX_SAFE_INTEGER
 _MIN: Final = -MAX_SAFE_INTEGER
-_MARKER_KEYS: Final = frozenset({BYTES_KEY, ESCAPE_KEY})
+_MARKER_KEYS: Final = MARKER_KEYS
+_REFERENCE_KEYS: Final = frozenset({HANDLE_KEY, PY_KEY})
 
 dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False).encode
 """Serialise an already prepared (plain JSON) structure to compact JSON text."""
@@ -76,11 +88,12 @@ def _refuse(value: object, where: _Where, why: str = "") -> TypeError:
 class _Encoder:
     """One encoding pass: collects the buffers and the containers on the current path."""
 
-    __slots__ = ("active", "buffers")
+    __slots__ = ("active", "buffers", "exporter")
 
-    def __init__(self) -> None:
+    def __init__(self, exporter: Exporter | None = None) -> None:
         self.buffers: list[Buffer] = []
         self.active: set[int] = set()
+        self.exporter = exporter
 
     def value(self, v: object, where: _Where) -> object:  # noqa: PLR0911, PLR0912 - one flat type switch
         t = type(v)
@@ -114,6 +127,10 @@ class _Encoder:
             return self.mapping(v, where)
         if isinstance(v, bytes | bytearray | memoryview):
             return self.binary(v, where)
+        if self.exporter is not None:
+            tag = self.exporter(v)
+            if tag is not None:
+                return tag
         raise _refuse(v, where)
 
     def sequence(self, v: Sequence[object], where: _Where) -> list[object]:
@@ -275,7 +292,7 @@ def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
 
 
 def encode_envelope(
-    envelope: Mapping[str, object], key: str | None = None, root: str = "args"
+    envelope: Mapping[str, object], key: str | None = None, root: str = "args", exporter: Exporter | None = None
 ) -> tuple[str, list[Buffer]]:
     """Encode an envelope whose field ``key`` holds an application value.
 
@@ -288,6 +305,9 @@ def encode_envelope(
         The field holding the value (``"args"`` or ``"value"``); None when there is none.
     root : str, default ``"args"``
         Name of that value in error messages (``"args"`` or ``"result"``).
+    exporter : Exporter or None, default None
+        Sends what is not a value by reference instead of refusing it (``window``
+        operations only; ``page.call`` stays values-only).
 
     Returns
     -------
@@ -307,7 +327,7 @@ def encode_envelope(
         if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
             return text, []
         return _finish(text, [], value, root)
-    enc = _Encoder()
+    enc = _Encoder(exporter)
     fields = dict(envelope)
     fields[key] = enc.value(envelope[key], root)
     return _finish(dumps(fields), enc.buffers, value, root)
@@ -324,13 +344,18 @@ def _bytes_of(buffer: Buffer) -> bytes:
     return buffer if type(buffer) is bytes else bytes(buffer)
 
 
-def _restore(v: Any, buffers: Sequence[Buffer]) -> Any:
+def _restore(v: Any, buffers: Sequence[Buffer], importer: Importer | None = None) -> Any:
     t = type(v)
     if t is list:
-        return [_restore(item, buffers) for item in v]
+        return [_restore(item, buffers, importer) for item in v]
     if t is not dict:
         return v
     if len(v) == 1:
+        key = next(iter(v))
+        if key in _REFERENCE_KEYS:
+            if importer is None:
+                raise ValueError(f"bad frame: a {key} reference is not accepted here")
+            return importer(key, v[key])
         if BYTES_KEY in v:
             index = v[BYTES_KEY]
             if type(index) is not int or not 0 <= index < len(buffers):
@@ -340,8 +365,8 @@ def _restore(v: Any, buffers: Sequence[Buffer]) -> Any:
             inner = v[ESCAPE_KEY]
             if type(inner) is not dict:
                 raise ValueError("bad frame: '$escape' must hold an object")
-            return {key: _restore(item, buffers) for key, item in inner.items()}
-    return {key: _restore(item, buffers) for key, item in v.items()}
+            return {key: _restore(item, buffers, importer) for key, item in inner.items()}
+    return {key: _restore(item, buffers, importer) for key, item in v.items()}
 
 
 def decode(text: str, buffers: Sequence[Buffer] | None = None) -> Any:
@@ -372,7 +397,9 @@ def decode(text: str, buffers: Sequence[Buffer] | None = None) -> Any:
     return value
 
 
-def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[str, Any]:
+def decode_envelope(
+    text: str, buffers: Sequence[Buffer] | None = None, importer: Importer | None = None
+) -> dict[str, Any]:
     """Decode a whole message and the application value in its ``args`` or ``value`` field.
 
     Parameters
@@ -381,6 +408,8 @@ def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[
         The JSON text of the envelope.
     buffers : sequence of Buffer or None
         The frame's buffers.
+    importer : Importer or None, default None
+        Turns ``$handle``/``$py`` tags into objects; without it such a tag is a bad frame.
 
     Returns
     -------
@@ -406,5 +435,5 @@ def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[
     if _needs_restore(text, buffers):
         for key in ("args", "value"):
             if key in envelope:
-                envelope[key] = _restore(envelope[key], buffers or ())
+                envelope[key] = _restore(envelope[key], buffers or (), importer)
     return envelope

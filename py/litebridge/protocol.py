@@ -16,17 +16,25 @@ __all__ = [
     "CODES",
     "ESCAPE_KEY",
     "FORBIDDEN_SEGMENTS",
+    "GLOBAL_HANDLE",
+    "HANDLE_KEY",
+    "KIND_APPLY",
     "KIND_CALL",
     "KIND_CANCEL",
     "KIND_ERROR",
     "KIND_HELLO",
     "KIND_INTERRUPT",
+    "KIND_OP",
     "KIND_READY",
     "KIND_REGISTER",
+    "KIND_RELEASE",
     "KIND_RESULT",
+    "MARKER_KEYS",
     "MAX_PAYLOAD_BYTES",
     "MAX_SAFE_INTEGER",
+    "OPS",
     "PROTOCOL_VERSION",
+    "PY_KEY",
     "ErrorCode",
     "ErrorObject",
     "Kind",
@@ -45,6 +53,9 @@ Kind = Literal[
     "litebridge.result",
     "litebridge.error",
     "litebridge.cancel",
+    "litebridge.op",
+    "litebridge.apply",
+    "litebridge.release",
 ]
 KIND_HELLO: Final = "litebridge.hello"
 KIND_READY: Final = "litebridge.ready"
@@ -54,6 +65,12 @@ KIND_RESULT: Final = "litebridge.result"
 KIND_ERROR: Final = "litebridge.error"
 KIND_CANCEL: Final = "litebridge.cancel"
 """Cancel the call with the same ``id`` (section 6); never answered."""
+KIND_OP: Final = "litebridge.op"
+"""Worker -> page: an operation on a page object (``window``, section 13)."""
+KIND_APPLY: Final = "litebridge.apply"
+"""Page -> worker: call a Python callable the page holds (section 13)."""
+KIND_RELEASE: Final = "litebridge.release"
+"""Both ways: references the sender dropped, as ``[id, count]`` pairs (section 13); never answered."""
 KIND_INTERRUPT: Final = "litebridge.interrupt"
 """Worker -> page on the Worker, not an envelope: the interrupt buffer (section 11)."""
 
@@ -66,9 +83,19 @@ ErrorCode = Literal[
     "busy",
     "closed",
     "timeout",
+    "unknown_property",
 ]
 CODES: Final[frozenset[str]] = frozenset(
-    {"unknown_method", "forbidden_name", "unserializable", "bad_request", "busy", "closed", "timeout"}
+    {
+        "unknown_method",
+        "forbidden_name",
+        "unserializable",
+        "bad_request",
+        "busy",
+        "closed",
+        "timeout",
+        "unknown_property",
+    }
 )
 
 # --- method names (section 2) -------------------------------------------------------------
@@ -82,6 +109,16 @@ MAX_PAYLOAD_BYTES: Final = 256 * 1024 * 1024
 """Largest frame a sender may send: UTF-8 JSON plus every buffer, in bytes (256 MiB)."""
 BYTES_KEY: Final = "$bytes"
 ESCAPE_KEY: Final = "$escape"
+HANDLE_KEY: Final = "$handle"
+"""Tag of a page object sent by reference: ``{"$handle": [id, type_name]}`` (section 13)."""
+PY_KEY: Final = "$py"
+"""Tag of a Python callable sent by reference: ``{"$py": [id, type_name]}`` (section 13)."""
+MARKER_KEYS: Final[frozenset[str]] = frozenset({BYTES_KEY, ESCAPE_KEY, HANDLE_KEY, PY_KEY})
+"""Keys that, alone in an application dict, make the encoder escape it."""
+GLOBAL_HANDLE: Final = 0
+"""Handle id of the page's ``globalThis`` (``litebridge.window``); never released."""
+OPS: Final[tuple[str, ...]] = ("get", "set", "call", "new", "dir", "listen")
+"""The operations of a ``litebridge.op`` message (section 13)."""
 
 # --- transports (sections 7 and 8) -------------------------------------------------------
 TransportName = Literal["sab", "jspi", "async"]
