@@ -418,7 +418,7 @@ export class KernelBridge {
       signal?.addEventListener('abort', onAbort, { once: true });
       // Python blocked in a SAB call reads it from the SAB and serves it at once (re-entry);
       // otherwise (or if the SAB call ends meanwhile) it goes on the port.
-      if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => this.postOnPort(port, json, encoded.buffers))) {
+      if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => { this.postOnPort(port, json, encoded.buffers); })) {
         this.postOnPort(port, json, encoded.buffers);
       }
     });

@@ -185,7 +185,7 @@ export function encodeValue(value: unknown, root: Root, exporter?: Exporter): En
         }
         return item;
       case 'function':
-        return exporter === undefined ? refuse('function') : exporter(item as object);
+        return exporter === undefined ? refuse('function') : exporter(item);
       case 'bigint':
       case 'symbol':
         return refuse(typeof item);

@@ -184,7 +184,7 @@ export class PythonRefs {
     if (!Array.isArray(value) || typeof value[0] !== 'number' || !Number.isInteger(value[0])) {
       throw new TypeError(`bad ${PY_KEY} reference ${JSON.stringify(value)}`);
     }
-    const id = value[0] as number;
+    const id = value[0];
     const name = typeof value[1] === 'string' ? value[1] : 'function';
     this.received.set(id, (this.received.get(id) ?? 0) + 1);
     const existing = this.functions.get(id)?.deref();

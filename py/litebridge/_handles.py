@@ -64,7 +64,7 @@ class HandleTable(Generic[H]):
 
     # --- page handles ---------------------------------------------------------------------
     def import_handle(self, value: Any) -> H:
-        """The handle object for a received ``$handle`` tag.
+        """Return the handle object for a received ``$handle`` tag.
 
         Parameters
         ----------
@@ -145,7 +145,7 @@ class HandleTable(Generic[H]):
 
     # --- Python objects -------------------------------------------------------------------
     def export(self, obj: object) -> dict[str, object] | None:
-        """The ``$py`` tag for a callable, or the ``$handle`` tag of a live handle.
+        """Return the ``$py`` tag of a callable, or the ``$handle`` tag of a live handle.
 
         Parameters
         ----------
@@ -176,7 +176,7 @@ class HandleTable(Generic[H]):
         return {PY_KEY: [object_id, type(obj).__name__]}
 
     def lookup(self, value: Any) -> object:
-        """The Python object of a received ``$py`` tag (or an ``apply`` target id).
+        """Return the Python object of a received ``$py`` tag (or an ``apply`` target id).
 
         Parameters
         ----------
@@ -224,6 +224,9 @@ class HandleTable(Generic[H]):
     # --- counts -----------------------------------------------------------------------------
     @property
     def counts(self) -> dict[str, int]:
-        """``{"handles": n, "objects": m, "queued": q}``: live page handles (``window`` not
-        counted), Python objects the page holds, releases not yet sent."""
+        """Live entries: ``{"handles": n, "objects": m, "queued": q}``.
+
+        Page handles (``window`` not counted), Python objects the page holds, and releases not
+        yet sent.
+        """
         return {"handles": len(self._handles), "objects": len(self._objects), "queued": len(self._releases)}

@@ -565,7 +565,10 @@ class Page:
         if sync and mode == "async":
             raise SyncUnavailable(
                 explain_sync_unavailable(
-                    link.isolated, link.jspi_supported, "window (a JSHandle)", "the awaitable form `await handle.aio...`"
+                    link.isolated,
+                    link.jspi_supported,
+                    "window (a JSHandle)",
+                    "the awaitable form `await handle.aio...`",
                 )
             )
         if self._table._releases:
@@ -868,7 +871,8 @@ class Page:
         apply = message["kind"] == KIND_APPLY
         # Output of a callback served while Python is blocked in a sync call (re-entrant)
         # belongs to the running cell; otherwise it goes to the console (_call_output.py).
-        mark = contextlib.nullcontext() if apply and self._sync_depth > 0 else page_call(message.get("method", "callback"))
+        reentrant = apply and self._sync_depth > 0
+        mark = contextlib.nullcontext() if reentrant else page_call(message.get("method", "callback"))
         # the mark is copied into the task of an async method, created inside the block
         with mark:
             if apply:

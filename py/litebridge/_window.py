@@ -104,7 +104,7 @@ class JSHandle:
         return self._lb_op("call", None, args)
 
     def new(self, *args: object) -> Any:
-        """``new F(...args)`` on the page, for a handle to a constructor (``window.Date.new(0)``)."""
+        """Construct on the page: ``new F(...args)`` for a handle to a constructor (``window.Date.new(0)``)."""
         return self._lb_op("new", None, args)
 
     def __dir__(self) -> list[str]:
@@ -182,7 +182,8 @@ class AsyncJS:
             raise ReferenceError(f"{handle!r} was released")
         page: Page = handle._lb_table.owner
         *path, name = self._path or (None,)
-        return page._op(handle._lb_handle_id, op, name, args, sync=False, path=path)
+        future: asyncio.Future[Any] = page._op(handle._lb_handle_id, op, name, args, sync=False, path=path)
+        return future
 
     def __await__(self) -> Generator[Any, None, Any]:
         if not self._path:

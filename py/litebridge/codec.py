@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
 from .protocol import BYTES_KEY, ESCAPE_KEY, HANDLE_KEY, MARKER_KEYS, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER, PY_KEY

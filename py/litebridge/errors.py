@@ -78,7 +78,7 @@ class UnknownMethodError(JSError, LookupError):
     """
 
 
-class UnknownPropertyError(JSError, AttributeError):
+class UnknownPropertyError(JSError, AttributeError):  # type: ignore[misc]  # both have .name
     """A page object has no property of that name (``code == "unknown_property"``).
 
     Raised by attribute reads on a :class:`litebridge.JSHandle`; the message names the
