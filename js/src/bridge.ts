@@ -187,6 +187,8 @@ export class KernelBridge {
   /** Serves `litebridge.op` for Python's `window`. */
   private readonly windowOps = new WindowOps(this.pageHandles, this.pythonRefs);
   private connectedWaiters: (() => void)[] = [];
+  /** While the handler of a sync port call runs: the page -> Python calls it made. */
+  private syncScope: { nested: Promise<unknown>[] } | null = null;
 
   /**
    * @param id - The kernel id.
@@ -383,7 +385,7 @@ export class KernelBridge {
     const envelope = { v: PROTOCOL_VERSION, id, ...fields, args: encoded.tree as unknown[] };
     const json = JSON.stringify(envelope);
     checkPayloadSize(json, encoded.buffers, 'args');
-    return new Promise<unknown>((resolve, reject) => {
+    const pending = new Promise<unknown>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         const entry = this.pending.get(id);
@@ -422,6 +424,8 @@ export class KernelBridge {
         this.postOnPort(port, json, encoded.buffers);
       }
     });
+    this.syncScope?.nested.push(pending);
+    return pending;
   }
 
   /**
@@ -561,8 +565,22 @@ export class KernelBridge {
             this.post(answer);
           }
         };
-        const answer = this.serve(envelope, id, received);
-        if (answer instanceof Promise) {
+        // A sync (jspi) call: page -> Python calls its handler makes before returning (a
+        // Python listener of el.click()) are answered before it (protocol section 8).
+        const scope = envelope.sync === true ? { nested: [] as Promise<unknown>[] } : null;
+        const outer = this.syncScope;
+        this.syncScope = scope;
+        let answer: Frame | Promise<Frame | null>;
+        try {
+          answer = this.serve(envelope, id, received);
+        } finally {
+          this.syncScope = outer;
+        }
+        if (scope !== null && scope.nested.length > 0) {
+          void Promise.all([answer, Promise.allSettled(scope.nested)]).then(([frame]) => {
+            finish(frame);
+          });
+        } else if (answer instanceof Promise) {
           void answer.then(finish);
         } else {
           finish(answer); // a plain (non-promise) result: answered in this same task

@@ -85,6 +85,9 @@ export interface WorkerHelper {
   setInterrupt(buffer: Int32Array | null, check: () => void): void;
 }
 
+/** How a `litebridge.apply` envelope starts its kind field, as `JSON.stringify` writes it. */
+const APPLY_MARK = `"kind":"${Kind.apply}"`;
+
 /** How often a blocked `callSync` looks at the interrupt buffer, in milliseconds. */
 export const INTERRUPT_POLL_MS = 50;
 
@@ -286,9 +289,19 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     deliver = onFrame;
     const channel = new MessageChannel();
     port = channel.port1;
+    // A call of a Python callback (litebridge.apply) runs with JSPI stack switching where the
+    // runtime has it (PyProxy.callPromising), so that the callback can block in sync calls.
+    const jspi = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
+    const promising = jspi ? (onFrame as { callPromising?: (...args: unknown[]) => Promise<unknown> }).callPromising : undefined;
     port.onmessage = (event: MessageEvent<PortFrame>) => {
       const frame = event.data;
       const buffers = frame.buffers.length > 0 ? frame.buffers.map((buffer) => new Uint8Array(buffer)) : null;
+      if (promising !== undefined && frame.json.includes(APPLY_MARK)) {
+        promising.call(onFrame, frame.json, buffers).catch((error: unknown) => {
+          console.error('litebridge: a Python callback failed to run:', error);
+        });
+        return;
+      }
       onFrame(frame.json, buffers);
     };
     const isolated = scope.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
