@@ -129,7 +129,7 @@ def test_the_awaitable_form_where_sync_is_unavailable(aio: Harness) -> None:
     window = aio.page.window
     aio.link  # noqa: B018
     aio.settle()
-    with pytest.raises(SyncUnavailable, match="await handle.aio"):
+    with pytest.raises(SyncUnavailable, match=r"await handle\.aio"):
         window.title  # noqa: B018
 
     async def forms() -> list[Any]:
