@@ -220,6 +220,8 @@ export function encodeValue(value: unknown, root: Root, exporter?: Exporter): En
         return exporter(object);
       }
       refuse(typeName(object));
+    } else if (exporter !== undefined && tagOf(object) !== 'Object') {
+      return exporter(object); // a namespace such as JSON, Math or console: its members are not enumerable
     }
     ancestors.add(object);
     const out: Record<string, unknown> = {};

@@ -7,10 +7,11 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 import pytest
-from test_page import FakePage, Frame, Harness
+from tests.unit.test_page import FakePage, Frame, Harness
 
 from litebridge import JSHandle, SyncUnavailable, UnknownPropertyError
 from litebridge.codec import Buffer, decode_envelope, encode_envelope
+from litebridge.protocol import TransportName
 
 
 class WindowFakePage(FakePage):
@@ -28,7 +29,7 @@ class WindowFakePage(FakePage):
         target = self.objects[message["target"]]
         for step in message.get("path", []):
             target = self.objects[target[step]["$handle"][0]]
-        name = message.get("name")
+        name = str(message.get("name"))
         if message["op"] == "get":
             if name not in target:
                 return self.error(message["id"], "BridgeError", f'Object has no property "{name}"', "unknown_property")
@@ -44,8 +45,8 @@ class WindowFakePage(FakePage):
         return encode_envelope({"v": 1, "id": call_id, "kind": "litebridge.result", "value": value})
 
 
-def _harness(transport: str) -> Harness:
-    harness = Harness(transport)  # type: ignore[arg-type]
+def _harness(transport: TransportName) -> Harness:
+    harness = Harness(transport)
     harness.fake = WindowFakePage()
     return harness
 
@@ -82,6 +83,7 @@ def test_reads_writes_and_handles(sab: Harness) -> None:
     div.onclick = on_click
     sent = sab.fake.received[-1]
     assert sent["args"] == [{"$py": [1, "function"]}]
+    assert isinstance(sab.fake, WindowFakePage)
     assert sab.fake.objects[0]["title"] == "new"
     with pytest.raises(UnknownPropertyError, match='no property "colour"') as info:
         window.colour  # noqa: B018 - the read is the test
