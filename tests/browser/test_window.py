@@ -100,7 +100,7 @@ def test_values_handles_and_errors(win: LiteKernel, transport: str) -> None:
     name, message, code = win.value("caught")
     assert (name, code) == ("UnknownPropertyError", "unknown_property")
     assert 'HTMLButtonElement has no property "colour"' in message
-    assert win.value("hasattr(el, 'colour'), getattr(el, 'colour', 'default')") == [False, "default"]
+    assert win.value("[hasattr(el, 'colour'), getattr(el, 'colour', 'default')]") == [False, "default"]
     # page exceptions keep their name
     with pytest.raises(KernelError, match="JSError: SyntaxError"):
         win.run("window.JSON.parse('{')")
@@ -144,9 +144,9 @@ def test_python_callbacks_and_the_reentrant_click(win: LiteKernel, transport: st
         "listener = add_event_listener(form, 'submit', lambda e: submits.append(e.type), prevent_default=True)\n"
         "not_prevented = form.dispatchEvent(window.Event.new('submit', {'cancelable': True}))\n"
     )
-    assert win.value("not_prevented, submits") == [False, ["submit"]]
+    assert win.value("[not_prevented, submits]") == [False, ["submit"]]
     win.run("listener.remove()\nagain = form.dispatchEvent(window.Event.new('submit', {'cancelable': True}))\n")
-    assert win.value("again, submits") == [True, ["submit"]]
+    assert win.value("[again, submits]") == [True, ["submit"]]
     # a button and a counter, built with window only (as in the walkthrough notebook)
     win.run(
         "count = 0\n"
@@ -168,7 +168,7 @@ def test_python_callbacks_and_the_reentrant_click(win: LiteKernel, transport: st
         if win.value("count") == 3:
             break
         time.sleep(0.1)
-    assert win.value("count, counter.textContent") == [3, "3 clicks"]
+    assert win.value("[count, counter.textContent]") == [3, "3 clicks"]
 
 
 def test_page_calls_are_served_while_python_blocks(win: LiteKernel, transport: str) -> None:
@@ -209,7 +209,7 @@ def test_handle_counts_return_to_zero(win: LiteKernel, transport: str) -> None:
         "await asyncio.sleep(0.05)\n"
     )
     win.run(drop_handles)
-    assert win.value("page.handles['handles'], page.handles['queued']") == [0, 0]
+    assert win.value("[page.handles['handles'], page.handles['queued']]") == [0, 0]
     base_page = settled_page_counts(win, {"handles": 0, "python": page_counts(win)["python"]})
     assert base_page["handles"] == 0, base_page
     base_python = 0
@@ -222,12 +222,28 @@ def test_handle_counts_return_to_zero(win: LiteKernel, transport: str) -> None:
         "await asyncio.sleep(0.05)\n",
         timeout_s=240,
     )
-    assert win.value("page.handles['handles'], page.handles['queued']") == [base_python, 0]
+    assert win.value("[page.handles['handles'], page.handles['queued']]") == [base_python, 0]
     assert settled_page_counts(win, base_page) == base_page
 
 
 def test_awaitable_form_where_the_transport_is_async(win: LiteKernel, isolated: bool) -> None:
-    # In an event-loop callback can_run_sync() is False: transport async without isolation
+    """Without isolation, the transport is ``async`` where ``can_run_sync()`` is False.
+
+    In Chromium cells (and the WebLoop's tasks) JSPI works, so the test makes
+    ``pyodide.ffi.can_run_sync`` report False, as it does in a browser without JSPI (WebKit) or
+    in Python the page called: every operation then goes over the port with ``sync: false``.
+    With COOP/COEP the transport stays ``sab`` and the same forms are checked.
+    """
+    win.run("import litebridge._pyodide as _lb_link\n_lb_real_can_run_sync = _lb_link.can_run_sync\n")
+    if not isolated:
+        win.run("_lb_link.can_run_sync = lambda: False\n")
+    try:
+        _awaitable_forms(win, isolated)
+    finally:
+        win.run("_lb_link.can_run_sync = _lb_real_can_run_sync\n")
+
+
+def _awaitable_forms(win: LiteKernel, isolated: bool) -> None:
     win.run(
         "async def awaited_forms():\n"
         "    out = {'transport': litebridge.transport}\n"
@@ -248,14 +264,7 @@ def test_awaitable_form_where_the_transport_is_async(win: LiteKernel, isolated: 
         "    except AttributeError as exc:\n"
         "        out['missing'] = str(exc)\n"
         "    return out\n"
-        "result = asyncio.get_running_loop().create_future()\n"
-        "def in_callback():\n"
-        "    task = asyncio.ensure_future(awaited_forms())\n"
-        "    task.add_done_callback(\n"
-        "        lambda t: result.set_exception(t.exception()) if t.exception() else result.set_result(t.result())\n"
-        "    )\n"
-        "asyncio.get_running_loop().call_soon(in_callback)\n"
-        "out = await result\n"
+        "out = await awaited_forms()\n"
     )
     out: dict[str, Any] = win.value("out")
     assert out["transport"] == ("sab" if isolated else "async")
