@@ -102,13 +102,13 @@ def test_values_handles_and_errors(win: LiteKernel, transport: str) -> None:
     assert 'HTMLButtonElement has no property "colour"' in message
     assert win.value("[hasattr(el, 'colour'), getattr(el, 'colour', 'default')]") == [False, "default"]
     # page exceptions keep their name
-    with pytest.raises(KernelError, match="JSError: SyntaxError"):
+    with pytest.raises(KernelError, match="JSError.*SyntaxError"):
         win.run("window.JSON.parse('{')")
     with pytest.raises(KernelError, match="HTMLBodyElement is not a function"):
         win.run("window.document.body()")
     # a released handle cannot be used any more
     win.run("tmp = window.document.createElement('span')\ntmp.release()\n")
-    with pytest.raises(KernelError, match="ReferenceError: <JSHandle HTMLSpanElement \\(released\\)> was released"):
+    with pytest.raises(KernelError, match="ReferenceError.*<JSHandle HTMLSpanElement \\(released\\)> was released"):
         win.run("tmp.textContent")
     # page.call stays values-only
     with pytest.raises(KernelError, match="cannot send JSHandle at args\\[0\\]"):
