@@ -159,3 +159,41 @@ def setup_comm(target: str) -> None:
         comm.on_msg(on_msg)
 
     get_comm_manager().register_target(target, opened)
+
+
+# --- window (issue 10) ------------------------------------------------------------------------
+
+
+def window_setup() -> str:
+    """Make the page objects the window figures use; return ``window.document.title``."""
+    global _doc, _el  # noqa: PLW0603 - kept for the figures below
+    from litebridge import window
+
+    window.lbBenchEcho = BenchTarget().echo  # a page function that calls Python
+    _doc = window.document
+    _el = _doc.createElement("div")
+    _el.id = "lb-bench"
+    title: str = window.document.title
+    return title
+
+
+def window_title_path(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``window.document.title``: two round trips (the document handle, then its title)."""
+    from litebridge import window
+
+    return _sync_samples(lambda: window.document.title, samples, per_sample, warmup)
+
+
+def window_title_read(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``doc.title`` on a held document handle: one attribute read, one round trip."""
+    return _sync_samples(lambda: _doc.title, samples, per_sample, warmup)
+
+
+def window_method_call(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``el.getAttribute("id")`` on a held handle: a read of the method, then its call."""
+    assert _el.getAttribute("id") == "lb-bench"
+    return _sync_samples(lambda: _el.getAttribute("id"), samples, per_sample, warmup)
+
+
+_doc: Any = None
+_el: Any = None

@@ -88,6 +88,14 @@ RATIOS: list[Ratio] = [
     Ratio("profile.await.no_timeout", "await_floor.isolated", "await page.call without its timeout timer vs the floor"),
     Ratio("bulk.sab.one_way.16MiB", "raw.sab_bulk.16MiB", "16 MiB Python->page (sab) vs the raw JS two-copy floor"),
     Ratio("import_litebridge", "start.with", "import litebridge as a share of kernel start"),
+    Ratio("window.title_read.sab", "window.call_sync.sab", "doc.title read (sab) vs call_sync (sab)", "<=", 1.2),
+    Ratio("window.title_path.sab", "window.call_sync.sab", "window.document.title (sab, 2 round trips) vs call_sync"),
+    Ratio("window.method_call.sab", "window.call_sync.sab", "method call on a JSHandle (sab) vs call_sync"),
+    Ratio("window.callback.sab", "window.call_sync.sab", "callback page->Python->page vs call_sync (sab)"),
+    Ratio("window.title_read.jspi", "window.call_sync.jspi", "doc.title read (jspi) vs call_sync (jspi)"),
+    Ratio("window.title_path.jspi", "window.call_sync.jspi", "window.document.title (jspi) vs call_sync (jspi)"),
+    Ratio("window.method_call.jspi", "window.call_sync.jspi", "method call on a JSHandle (jspi) vs call_sync"),
+    Ratio("window.callback.jspi", "window.call_sync.jspi", "callback page->Python->page vs call_sync (jspi)"),
 ]
 
 FLOORS: list[Floor] = [Floor("bulk.sab.one_way.16MiB", "16 MiB Python->page (sab) >= 1 GB/s", 1000.0)]

@@ -56,6 +56,7 @@ from litebridge.serve import SiteServer, start_server  # noqa: E402
 
 from .report import BULK_SIZES, MIB, evaluate, render_markdown, render_text, tables  # noqa: E402
 from .stats import Figure, make_figure  # noqa: E402
+from .window_bench import measure_window  # noqa: E402
 from .wsserver import WebSocketServer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -156,6 +157,7 @@ class Run:
     console_errors: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    window_only: bool = False
 
 
 def log(message: str) -> None:
@@ -499,6 +501,24 @@ def interleaved_blocks(run: Run, kernel: LiteKernel) -> dict[str, list[float]]:
     return out
 
 
+def window_figures(run: Run, kernel: LiteKernel, transport: str, figures: dict[str, Figure]) -> None:
+    """The ``window`` figures of issue 10 (see ``bench/window_bench.py``)."""
+    measure_window(
+        kernel,
+        transport,
+        run.counts,
+        figures,
+        kernel_samples=kernel_samples,
+        page_script=page_script,
+        js_options=js_options,
+        make_figure=make_figure,
+    )
+    log(
+        f"window ({transport}): doc.title p50 {figures[f'window.title_read.{transport}'].p50_s * 1e6:.0f} us, "
+        f"call_sync p50 {figures[f'window.call_sync.{transport}'].p50_s * 1e6:.0f} us"
+    )
+
+
 def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[float]) -> None:
     """Everything measured in a cross-origin isolated page (transport ``sab``)."""
     counts = run.counts
@@ -508,6 +528,10 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
         page = kernel.page
         if not page.evaluate("() => self.crossOriginIsolated"):
             raise RuntimeError("the isolated site's page is not crossOriginIsolated")
+        if run.window_only:
+            window_figures(run, kernel, "sab", figures)
+            kernel.shutdown()
+            return
         per = counts.per_sample
         gap_key = f"raw.sab_sync.gap{RAW_GAP_US}us"
         samples = interleaved_blocks(run, kernel)
@@ -559,6 +583,7 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             ops = per if part == "sab" else per * PROFILE_FAST_FACTOR
             figures[f"profile.sab.{part}"] = make_figure(f"profile.sab.{part}", label, profile[part], ops)
         log("k.call, comm, profile done")
+        window_figures(run, kernel, "sab", figures)
         kernel.shutdown()
 
 
@@ -569,6 +594,10 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
     with guarded_context(run, route=True) as context:
         kernel, import_s = boot_bench_kernel(run, context, run.plain)
         import_times.append(import_s)
+        if run.window_only:
+            window_figures(run, kernel, "jspi", figures)
+            kernel.shutdown()
+            return
         figures["call_sync.jspi"] = make_figure(
             "call_sync.jspi",
             "page.call_sync small JSON, transport jspi",
@@ -593,6 +622,7 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
         )
         measure_bulk(kernel, counts, figures, "jspi", sync=True, one_way=False)
         log(f"call_sync (jspi) p50 {figures['call_sync.jspi'].p50_s * 1e6:.0f} us; plain page done")
+        window_figures(run, kernel, "jspi", figures)
         kernel.shutdown()
 
 
@@ -623,11 +653,15 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def run_benchmark(site: Path, counts: Counts, reps: int, only_start: bool = False) -> dict[str, Any]:
+def run_benchmark(
+    site: Path, counts: Counts, reps: int, only_start: bool = False, window_only: bool = False
+) -> dict[str, Any]:
     """Run the whole benchmark ``reps`` times in one browser; return every figure and verdict.
 
     ``only_start`` runs only the kernel-start figures (``start.*``: the repl app with and
     without litebridge, and ``embed()``); the other ratios and targets are then ``n/a``.
+    With ``window_only``, only the ``window`` figures (and the ``call_sync`` they are compared
+    with) are measured.
 
     Raises
     ------
@@ -656,12 +690,14 @@ def run_benchmark(site: Path, counts: Counts, reps: int, only_start: bool = Fals
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
         try:
             run = Run(browser, counts, servers[0][0], servers[1][0], servers[2][0], websocket, embed=servers[3][0])
+            run.window_only = window_only
             run.versions["chromium"] = browser.version
             for rep in range(reps):
                 log(f"repetition {rep + 1} of {reps} (load average {os.getloadavg()[0]:.2f})")
                 figures: dict[str, Figure] = {}
                 import_times: list[float] = []
-                measure_start(run, rep, figures)
+                if not window_only:
+                    measure_start(run, rep, figures)
                 if only_start:
                     rep_figures.append(figures)
                     continue
@@ -766,10 +802,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the kernel-start figures (repl app with/without litebridge, embed()); use another --out",
     )
+    parser.add_argument(
+        "--only",
+        choices=["window"],
+        help="measure only these figures (window: the window figures and call_sync, issue 10)",
+    )
     args = parser.parse_args(argv)
     if args.reps < 1:
         parser.error("--reps must be at least 1")
-    results = run_benchmark(args.site, TINY if args.tiny else FULL, args.reps, only_start=args.only_start)
+    results = run_benchmark(
+        args.site,
+        TINY if args.tiny else FULL,
+        args.reps,
+        only_start=args.only_start,
+        window_only=args.only == "window",
+    )
+    if args.only is not None and args.out == HERE / "results":
+        args.out = HERE / "results" / args.only  # a partial run does not replace latest.*
     text = write_reports(results, args.out)
     print(text)
     print(f"\nwritten: {args.out / 'latest.json'}, {args.out / 'latest.md'}")

@@ -11,7 +11,6 @@ import { BridgeError, bridgeWireError, errorFromWire, errorToWire } from './erro
 import type { Frame } from './frame';
 import { handlerThis, ServingCall } from './handlerContext';
 import type {
-  CallMessage,
   CancelMessage,
   Envelope,
   HelloMessage,
@@ -26,6 +25,8 @@ import type { ServedRequest } from './sabChannel';
 import { SabChannel } from './sabChannel';
 import type { StreamCounts } from './streams';
 import { StreamTable } from './streams';
+import { PageHandles, PythonRefs } from './handles';
+import { WindowOps } from './windowOps';
 
 /** Options of {@link KernelBridge.invoke}. */
 export interface InvokeOptions {
@@ -193,9 +194,20 @@ export class KernelBridge {
   private readonly pending = new Map<number, Pending>();
   /** Python -> page calls whose handler is running, by the Python call id. */
   private readonly serving = new Map<number, ServingCall>();
-  /** Python -> page calls with `sync: true` being served: the kernel is blocked on them. */
-  private readonly blockedBy = new Map<number, string>();
+  /** Page objects this kernel's Python holds handles to (protocol section 13). */
+  private readonly pageHandles = new PageHandles();
+  /** Python callables this page holds functions for (protocol section 13). */
+  private readonly pythonRefs = new PythonRefs(
+    (object, args) => this.applyPython(object, args),
+    (pairs) => {
+      this.postRelease(pairs);
+    }
+  );
+  /** Serves `litebridge.op` for Python's `window`. */
+  private readonly windowOps = new WindowOps(this.pageHandles, this.pythonRefs);
   private connectedWaiters: (() => void)[] = [];
+  /** While the handler of a sync port call runs: the page -> Python calls it made. */
+  private syncScope: { nested: Promise<unknown>[] } | null = null;
 
   /**
    * @param id - The kernel id.
@@ -242,6 +254,17 @@ export class KernelBridge {
    */
   streamCounts(): StreamCounts {
     return this.streams.counts();
+  }
+
+  /**
+   * Live references between this page and the kernel (protocol section 13).
+   *
+   * @returns `handles`: page objects the kernel's Python holds `JSHandle`s to (besides
+   *   `window`); `python`: Python callables the page holds functions for. Both drop to 0 when
+   *   the kernel is restarted.
+   */
+  handleCounts(): { handles: number; python: number } {
+    return { handles: this.pageHandles.size, python: this.pythonRefs.size };
   }
 
   /**
@@ -333,9 +356,9 @@ export class KernelBridge {
    *   over the 256 MiB frame limit, {@link BridgeError} `forbidden_name`/`bad_request` for a
    *   private, reserved or malformed name (nothing is sent in these cases);
    *   {@link PythonError} if the method raised; {@link BridgeError} with code
-   *   `unknown_method`/`forbidden_name` (the name), `busy` (the kernel is blocked in
-   *   `call_sync`), `timeout`, `closed` (kernel disposed) or `bad_request`; the signal's
-   *   reason when aborted.
+   *   `unknown_method`/`forbidden_name` (the name), `timeout`, `closed` (kernel disposed) or
+   *   `bad_request`; the signal's reason when aborted. A call made while the kernel is
+   *   blocked in `call_sync` is served at once (protocol section 8), not refused.
    */
   async invoke(method: string, args: readonly unknown[] = [], options: InvokeOptions = {}): Promise<unknown> {
     if (typeof method !== 'string' || method === '') {
@@ -347,9 +370,45 @@ export class KernelBridge {
     checkMethodName(method); // refused before sending, as Python would refuse it
     const id = this.nextId++;
     const exported = this.streams.exporting(id, () => encodeValue(args, 'args', this.streams));
-    const encoded = exported.value;
+    return this.request({ kind: Kind.call, method }, exported.value, method, options, id, exported.streams);
+  }
+
+  /**
+   * Call a Python callable the page received from Python (a `$py` reference, protocol
+   * section 13): what the functions Python passed to `window` do when called.
+   *
+   * @param object - The Python object id.
+   * @param args - The arguments; page objects and functions that are not values are sent
+   *   as handles.
+   * @param options - As for {@link KernelBridge.invoke}.
+   * @returns A promise of the decoded result.
+   * @throws (rejects) As {@link KernelBridge.invoke}; `closed` when the kernel was restarted
+   *   or the Python object was released.
+   */
+  async applyPython(object: number, args: readonly unknown[], options: InvokeOptions = {}): Promise<unknown> {
+    if (this._closed) {
+      throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down: its Python function ${object} is gone`);
+    }
+    const encoded = encodeValue(args, 'args', undefined, this.windowOps.exporter);
+    return this.request({ kind: Kind.apply, object }, encoded, `Python function ${object}`, options, this.nextId++, []);
+  }
+
+  /**
+   * Send a page -> Python request and wait for its answer (see {@link KernelBridge.invoke}).
+   * `streams` are the ids of the byte streams exported in `encoded`: dropped if the request
+   * is never sent, stopped if it is aborted or times out before they are pulled.
+   */
+  private async request(
+    fields: { kind: typeof Kind.call; method: string } | { kind: typeof Kind.apply; object: number },
+    encoded: { tree: unknown; buffers: Uint8Array[] },
+    method: string,
+    options: InvokeOptions,
+    id: number,
+    streams: readonly number[]
+  ): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const { signal } = options;
+    const deadline = performance.now() + timeoutMs;
     let port: MessagePort | null;
     let json: string;
     try {
@@ -361,24 +420,16 @@ export class KernelBridge {
       if (port === null || this._closed) {
         throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`);
       }
-      const blocked = this.blockedMethod();
-      if (blocked !== null) {
-        throw new BridgeError(
-          ErrorCode.busy,
-          `kernel ${this.id} is blocked in call_sync of handler "${blocked}": re-entrant calls are not supported, use await page.call in Python`
-        );
-      }
       signal?.throwIfAborted();
-      const envelope: CallMessage = { v: PROTOCOL_VERSION, id, kind: Kind.call, method, args: encoded.tree as unknown[] };
+      const envelope = { v: PROTOCOL_VERSION, id, ...fields, args: encoded.tree as unknown[] };
       json = JSON.stringify(envelope);
       checkPayloadSize(json, encoded.buffers, 'args');
     } catch (error) {
-      this.streams.discard(exported.streams);
+      this.streams.discard(streams);
       throw error;
     }
-    const deadline = performance.now() + timeoutMs;
     const sendPort: MessagePort = port;
-    return new Promise<unknown>((resolve, reject) => {
+    const pending = new Promise<unknown>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         const entry = this.pending.get(id);
@@ -413,9 +464,14 @@ export class KernelBridge {
         }, Math.max(0, remaining));
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      const buffers = transferable(encoded.buffers);
-      sendPort.postMessage({ json, buffers } satisfies PortFrame, buffers);
+      // Python blocked in a SAB call reads it from the SAB and serves it at once (re-entry);
+      // otherwise (or if the SAB call ends meanwhile) it goes on the port.
+      if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => { this.postOnPort(sendPort, json, encoded.buffers); })) {
+        this.postOnPort(sendPort, json, encoded.buffers);
+      }
     });
+    this.syncScope?.nested.push(pending);
+    return pending;
   }
 
   /**
@@ -469,16 +525,16 @@ export class KernelBridge {
     });
   }
 
-  /** The handler the kernel is blocked on (sync call in progress), or null. */
-  private blockedMethod(): string | null {
-    const sabBlocked = this.sab?.blockedMethod() ?? null;
-    if (sabBlocked !== null) {
-      return sabBlocked;
+  private postOnPort(port: MessagePort, json: string, buffers: readonly Uint8Array[]): void {
+    if (port !== this.port) {
+      return; // detached meanwhile: the call was rejected with closed
     }
-    for (const method of this.blockedBy.values()) {
-      return method;
-    }
-    return null;
+    const copies = transferable(buffers);
+    port.postMessage({ json, buffers: copies } satisfies PortFrame, copies);
+  }
+
+  private postRelease(pairs: [number, number][]): void {
+    this.post({ json: JSON.stringify({ v: PROTOCOL_VERSION, id: 0, kind: Kind.release, ids: pairs }), buffers: [] });
   }
 
   private detach(reason: string): void {
@@ -490,7 +546,8 @@ export class KernelBridge {
       this.port.close();
       this.port = null;
     }
-    this.blockedBy.clear();
+    this.pageHandles.clear();
+    this.pythonRefs.clear();
     const serving = [...this.serving.values()];
     this.serving.clear();
     for (const call of serving) {
@@ -511,7 +568,6 @@ export class KernelBridge {
 
   /** Python gave up on call `id` (`litebridge.cancel`): abort its handler, drop its answer. */
   private cancelServing(id: number, reason: unknown): void {
-    this.blockedBy.delete(id);
     const call = this.serving.get(id);
     if (call === undefined) {
       return;
@@ -549,20 +605,29 @@ export class KernelBridge {
     }
     switch (envelope.kind) {
       case Kind.call:
+      case Kind.op:
       case Kind.register: {
-        // Python runs again: it is no longer blocked in an earlier sync call (e.g. it timed out).
-        this.blockedBy.clear();
-        if (envelope.kind === Kind.call && envelope.sync === true) {
-          this.blockedBy.set(id, typeof envelope.method === 'string' ? envelope.method : '(unnamed)');
-        }
         const finish = (answer: Frame | null): void => {
-          this.blockedBy.delete(id);
           if (id !== 0 && answer !== null) {
             this.post(answer);
           }
         };
-        const answer = this.serve(envelope, id, received);
-        if (answer instanceof Promise) {
+        // A sync (jspi) call: page -> Python calls its handler makes before returning (a
+        // Python listener of el.click()) are answered before it (protocol section 8).
+        const scope = envelope.sync === true ? { nested: [] as Promise<unknown>[] } : null;
+        const outer = this.syncScope;
+        this.syncScope = scope;
+        let answer: Frame | Promise<Frame | null>;
+        try {
+          answer = this.serve(envelope, id, received);
+        } finally {
+          this.syncScope = outer;
+        }
+        if (scope !== null && scope.nested.length > 0) {
+          void Promise.all([answer, Promise.allSettled(scope.nested)]).then(([frame]) => {
+            finish(frame);
+          });
+        } else if (answer instanceof Promise) {
           void answer.then(finish);
         } else {
           finish(answer); // a plain (non-promise) result: answered in this same task
@@ -582,6 +647,9 @@ export class KernelBridge {
       case StreamKind.error:
       case StreamKind.cancel:
         this.onStreamMessage(envelope, envelope.kind, id, received);
+        return;
+      case Kind.release:
+        this.pageHandles.release((envelope as { ids?: unknown }).ids);
         return;
       default:
         if (id !== 0) {
@@ -622,7 +690,7 @@ export class KernelBridge {
     }
     if (envelope.kind === Kind.result) {
       try {
-        entry.resolve(decodeValue(envelope.value, buffers, this.streams));
+        entry.resolve(decodeValue(envelope.value, buffers, this.streams, this.windowOps.importer));
       } catch (error) {
         entry.reject(new BridgeError(ErrorCode.badRequest, `bad result for "${entry.method}": ${String(error)}`));
       }
@@ -642,7 +710,12 @@ export class KernelBridge {
         run: () => errorFrame(id, bridgeWireError(ErrorCode.badRequest, `protocol version ${String(envelope.v)} is not ${PROTOCOL_VERSION}`))
       };
     }
-    const method = envelope.kind === Kind.call && typeof envelope.method === 'string' ? envelope.method : String(envelope.kind);
+    const method =
+      envelope.kind === Kind.call && typeof envelope.method === 'string'
+        ? envelope.method
+        : envelope.kind === Kind.op
+          ? `window ${String((envelope as { op?: unknown }).op)}`
+          : String(envelope.kind);
     return { method, run: () => this.serve(envelope, id, frame.buffers) };
   }
 
@@ -659,8 +732,11 @@ export class KernelBridge {
         const names = this.handlers.register(evaluateSource(envelope.source));
         return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: names });
       }
+      if (envelope.kind === Kind.op) {
+        return this.windowOps.serve(id, envelope, buffers);
+      }
       if (envelope.kind !== Kind.call) {
-        return errorFrame(id, bridgeWireError(ErrorCode.badRequest, `a request must be a call or register, not ${JSON.stringify(envelope.kind)}`));
+        return errorFrame(id, bridgeWireError(ErrorCode.badRequest, `a request must be a call, op or register, not ${JSON.stringify(envelope.kind)}`));
       }
       const handler = resolveHandler(envelope.method, [this.handlers, this.globalHandlers]);
       if (!Array.isArray(envelope.args)) {

@@ -3,8 +3,20 @@
  *
  * @packageDocumentation
  */
-import { BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, STREAM_KEY } from './protocol';
+import { BYTES_KEY, ESCAPE_KEY, HANDLE_KEY, MARKER_KEYS, MAX_PAYLOAD_BYTES, PY_KEY, STREAM_KEY } from './protocol';
 import type { StreamExporter, StreamImporter } from './streams';
+
+/**
+ * Sends what is not a value by reference (protocol section 13): returns the tag object
+ * (`{"$handle": [id, type]}` or `{"$py": [id, type]}`) for a function or a non-plain object.
+ */
+export type Exporter = (value: object) => Record<string, unknown>;
+
+/**
+ * Turns a received reference tag back into an object: `key` is `$handle` or `$py`, `value`
+ * what the tag holds (unchecked).
+ */
+export type Importer = (key: string, value: unknown) => unknown;
 
 /** The root a path starts from in error messages: `args` of a call or `result` of an answer. */
 export type Root = 'args' | 'result' | 'value';
@@ -142,13 +154,15 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  * @param root - The root of paths in error messages.
  * @param streams - Sends `ReadableStream`s and async iterables as `{"$stream": id}`; without
  *   it they are refused like other class instances.
+ * @param exporter - Optional: sends functions and non-plain objects by reference instead of
+ *   refusing them (window operations only; plain calls stay values-only).
  * @returns The JSON-ready tree and the buffers.
  * @throws TypeError naming the type and the path of the first value that cannot be sent:
  *   functions, symbols, bigints, NaN and infinities, Map, Set, Date and other class
  *   instances, strings (or keys) with a lone surrogate (no UTF-8 form), and cyclic
  *   structures (the path where the cycle closes), e.g. `cannot send function at result.k[0]`.
  */
-export function encodeValue(value: unknown, root: Root, streams?: StreamExporter): Encoded {
+export function encodeValue(value: unknown, root: Root, streams?: StreamExporter, exporter?: Exporter): Encoded {
   const buffers: Uint8Array[] = [];
   const keys: (string | number)[] = [];
   const ancestors = new Set<object>();
@@ -173,9 +187,10 @@ export function encodeValue(value: unknown, root: Root, streams?: StreamExporter
           refuse(String(item));
         }
         return item;
+      case 'function':
+        return exporter === undefined ? refuse('function') : exporter(item);
       case 'bigint':
       case 'symbol':
-      case 'function':
         return refuse(typeof item);
       default:
         break;
@@ -210,7 +225,12 @@ export function encodeValue(value: unknown, root: Root, streams?: StreamExporter
       return out;
     }
     if (!isPlainObject(object)) {
+      if (exporter !== undefined) {
+        return exporter(object);
+      }
       refuse(typeName(object));
+    } else if (exporter !== undefined && tagOf(object) !== 'Object') {
+      return exporter(object); // a namespace such as JSON, Math or console: its members are not enumerable
     }
     ancestors.add(object);
     const out: Record<string, unknown> = {};
@@ -224,7 +244,7 @@ export function encodeValue(value: unknown, root: Root, streams?: StreamExporter
       keys.pop();
     }
     ancestors.delete(object);
-    if (ownKeys.length === 1 && (ownKeys[0] === BYTES_KEY || ownKeys[0] === ESCAPE_KEY || ownKeys[0] === STREAM_KEY)) {
+    if (ownKeys.length === 1 && MARKER_KEYS.includes(ownKeys[0])) {
       return { [ESCAPE_KEY]: out };
     }
     return out;
@@ -252,11 +272,18 @@ export type ReceivedBuffer = ArrayBuffer | Uint8Array;
  * @param buffers - The frame's buffers; `{"$bytes": n}` becomes a `Uint8Array` over `buffers[n]`.
  * @param streams - Makes the value of each `{"$stream": id}` (a `ReadableStream`); without it
  *   such a tag is a {@link DecodeError}.
- * @returns The value: JSON types, plain objects, arrays, `Uint8Array`s (and streams).
- * @throws DecodeError if a placeholder names a missing buffer, an escape is malformed or a
- *   stream tag is not allowed here or has a bad id.
+ * @param importer - Optional: turns `$handle` and `$py` tags into objects; without it such a
+ *   tag is refused with a DecodeError.
+ * @returns The value: JSON types, plain objects, arrays, `Uint8Array`s (and streams, handles).
+ * @throws DecodeError if a placeholder names a missing buffer, an escape is malformed, or a
+ *   stream or reference tag is not allowed here or is malformed.
  */
-export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[], streams?: StreamImporter): unknown {
+export function decodeValue(
+  tree: unknown,
+  buffers: readonly ReceivedBuffer[],
+  streams?: StreamImporter,
+  importer?: Importer,
+): unknown {
   const walk = (item: unknown): unknown => {
     if (item === null || typeof item !== 'object') {
       return item;
@@ -283,6 +310,12 @@ export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[], s
         throw new DecodeError(`bad frame: stream ${id} where no stream can be received`);
       }
       return streams.importStream(id);
+    }
+    if (keys.length === 1 && (keys[0] === HANDLE_KEY || keys[0] === PY_KEY)) {
+      if (importer === undefined) {
+        throw new DecodeError(`a ${keys[0]} reference is not accepted here: only window operations carry references`);
+      }
+      return importer(keys[0], object[keys[0]]);
     }
     let source = object;
     if (keys.length === 1 && keys[0] === ESCAPE_KEY) {

@@ -50,6 +50,7 @@ interface Vectors {
   stream_chunk_bytes: number;
   stream_window_chunks: number;
   streams: (Case & { value: unknown; wire: unknown; buffers: string[] })[];
+  references: (Case & { wire: unknown; buffers: string[]; decoded: unknown; plain?: boolean })[];
 }
 
 /** From build/test/ to the repository's tests/protocol/vectors.json. */
@@ -137,6 +138,19 @@ describe('protocol vectors', () => {
       const error = errorFromWire(vector.wire);
       assert.equal(error.constructor.name, vector.js);
       assert.equal(error instanceof BridgeError ? error.code : null, vector.code);
+    });
+  }
+
+  for (const vector of VECTORS.references) {
+    it(`reference: ${vector.name}`, () => {
+      const buffers = vector.buffers.map(fromHex);
+      const record = (key: string, value: unknown): unknown => ({ '@ref': [key, value] });
+      assert.deepEqual(decodeValue(vector.wire, buffers, undefined, record), native(vector.decoded));
+      if (vector.plain === true) {
+        assert.deepEqual(decodeValue(vector.wire, buffers), native(vector.decoded));
+      } else {
+        assert.throws(() => decodeValue(vector.wire, buffers), /reference is not accepted here/);
+      }
     });
   }
 

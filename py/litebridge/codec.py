@@ -20,10 +20,21 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
-from .protocol import BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER, STREAM_KEY
+from .protocol import (
+    BYTES_KEY,
+    ESCAPE_KEY,
+    HANDLE_KEY,
+    MARKER_KEYS,
+    MAX_PAYLOAD_BYTES,
+    MAX_SAFE_INTEGER,
+    PY_KEY,
+    STREAM_KEY,
+)
 
 __all__ = [
     "Buffer",
+    "Exporter",
+    "Importer",
     "StreamExport",
     "StreamImport",
     "decode",
@@ -43,6 +54,13 @@ is no stream, or raise ``TypeError``."""
 
 StreamImport: TypeAlias = Callable[[int], object]
 """Decoding hook for streams: the value that stands for ``{"$stream": id}``."""
+Exporter: TypeAlias = Callable[[object], "dict[str, object] | None"]
+"""Sends an object that is not a value by reference (protocol section 13): returns its tag
+(``{"$handle": [...]}`` or ``{"$py": [...]}``), or None to refuse it as usual."""
+
+Importer: TypeAlias = Callable[[str, Any], Any]
+"""Turns a received reference tag back into an object: called with the key (``"$handle"``
+or ``"$py"``) and what the tag holds (unchecked)."""
 
 # A location in a value being encoded: the root name, or (parent location, key or index).
 # Built as cheap tuples while walking; turned into text only for an error message.
@@ -50,7 +68,8 @@ _Where: TypeAlias = "str | tuple[_Where, int | str]"
 
 _MAX: Final = MAX_SAFE_INTEGER
 _MIN: Final = -MAX_SAFE_INTEGER
-_MARKER_KEYS: Final = frozenset({BYTES_KEY, ESCAPE_KEY, STREAM_KEY})
+_MARKER_KEYS: Final = MARKER_KEYS
+_REFERENCE_KEYS: Final = frozenset({HANDLE_KEY, PY_KEY})
 
 dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False).encode
 """Serialise an already prepared (plain JSON) structure to compact JSON text."""
@@ -86,12 +105,13 @@ def _refuse(value: object, where: _Where, why: str = "") -> TypeError:
 class _Encoder:
     """One encoding pass: collects the buffers and the containers on the current path."""
 
-    __slots__ = ("active", "buffers", "streams")
+    __slots__ = ("active", "buffers", "exporter", "streams")
 
-    def __init__(self, streams: StreamExport | None = None) -> None:
+    def __init__(self, streams: StreamExport | None = None, exporter: Exporter | None = None) -> None:
         self.buffers: list[Buffer] = []
         self.active: set[int] = set()
         self.streams = streams
+        self.exporter = exporter
 
     def value(self, v: object, where: _Where) -> object:  # noqa: PLR0911, PLR0912 - one flat type switch
         t = type(v)
@@ -129,6 +149,10 @@ class _Encoder:
             stream_id = self.streams(v, lambda: _path(where))
             if stream_id is not None:
                 return {STREAM_KEY: stream_id}
+        if self.exporter is not None:
+            tag = self.exporter(v)
+            if tag is not None:
+                return tag
         raise _refuse(v, where)
 
     def sequence(self, v: Sequence[object], where: _Where) -> list[object]:
@@ -297,6 +321,7 @@ def encode_envelope(
     key: str | None = None,
     root: str = "args",
     streams: StreamExport | None = None,
+    exporter: Exporter | None = None,
 ) -> tuple[str, list[Buffer]]:
     """Encode an envelope whose field ``key`` holds an application value.
 
@@ -311,6 +336,9 @@ def encode_envelope(
         Name of that value in error messages (``"args"`` or ``"result"``).
     streams : StreamExport or None, default None
         As for :func:`encode`.
+    exporter : Exporter or None, default None
+        Sends what is not a value by reference instead of refusing it (``window``
+        operations only; ``page.call`` stays values-only).
 
     Returns
     -------
@@ -330,7 +358,7 @@ def encode_envelope(
         if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
             return text, []
         return _finish(text, [], value, root)
-    enc = _Encoder(streams)
+    enc = _Encoder(streams, exporter)
     fields = dict(envelope)
     fields[key] = enc.value(envelope[key], root)
     return _finish(dumps(fields), enc.buffers, value, root)
@@ -347,13 +375,20 @@ def _bytes_of(buffer: Buffer) -> bytes:
     return buffer if type(buffer) is bytes else bytes(buffer)
 
 
-def _restore(v: Any, buffers: Sequence[Buffer], streams: StreamImport | None = None) -> Any:
+def _restore(  # noqa: PLR0911 - one flat tag switch
+    v: Any, buffers: Sequence[Buffer], streams: StreamImport | None = None, importer: Importer | None = None
+) -> Any:
     t = type(v)
     if t is list:
-        return [_restore(item, buffers, streams) for item in v]
+        return [_restore(item, buffers, streams, importer) for item in v]
     if t is not dict:
         return v
     if len(v) == 1:
+        key = next(iter(v))
+        if key in _REFERENCE_KEYS:
+            if importer is None:
+                raise ValueError(f"bad frame: a {key} reference is not accepted here")
+            return importer(key, v[key])
         if BYTES_KEY in v:
             index = v[BYTES_KEY]
             if type(index) is not int or not 0 <= index < len(buffers):
@@ -363,10 +398,10 @@ def _restore(v: Any, buffers: Sequence[Buffer], streams: StreamImport | None = N
             inner = v[ESCAPE_KEY]
             if type(inner) is not dict:
                 raise ValueError("bad frame: '$escape' must hold an object")
-            return {key: _restore(item, buffers, streams) for key, item in inner.items()}
+            return {key: _restore(item, buffers, streams, importer) for key, item in inner.items()}
         if STREAM_KEY in v:
             return _stream(v[STREAM_KEY], streams)
-    return {key: _restore(item, buffers, streams) for key, item in v.items()}
+    return {key: _restore(item, buffers, streams, importer) for key, item in v.items()}
 
 
 def _stream(stream_id: object, streams: StreamImport | None) -> object:
@@ -408,7 +443,10 @@ def decode(text: str, buffers: Sequence[Buffer] | None = None, streams: StreamIm
 
 
 def decode_envelope(
-    text: str, buffers: Sequence[Buffer] | None = None, streams: StreamImport | None = None
+    text: str,
+    buffers: Sequence[Buffer] | None = None,
+    streams: StreamImport | None = None,
+    importer: Importer | None = None,
 ) -> dict[str, Any]:
     """Decode a whole message and the application value in its ``args`` or ``value`` field.
 
@@ -420,6 +458,8 @@ def decode_envelope(
         The frame's buffers.
     streams : StreamImport or None, default None
         As for :func:`decode`.
+    importer : Importer or None, default None
+        Turns ``$handle``/``$py`` tags into objects; without it such a tag is a bad frame.
 
     Returns
     -------
@@ -445,5 +485,5 @@ def decode_envelope(
     if _needs_restore(text, buffers):
         for key in ("args", "value"):
             if key in envelope:
-                envelope[key] = _restore(envelope[key], buffers or (), streams)
+                envelope[key] = _restore(envelope[key], buffers or (), streams, importer)
     return envelope

@@ -16,22 +16,30 @@ __all__ = [
     "CODES",
     "ESCAPE_KEY",
     "FORBIDDEN_SEGMENTS",
+    "GLOBAL_HANDLE",
+    "HANDLE_KEY",
+    "KIND_APPLY",
     "KIND_CALL",
     "KIND_CANCEL",
     "KIND_ERROR",
     "KIND_HELLO",
     "KIND_INTERRUPT",
+    "KIND_OP",
     "KIND_READY",
     "KIND_REGISTER",
+    "KIND_RELEASE",
     "KIND_RESULT",
     "KIND_STREAM_CANCEL",
     "KIND_STREAM_CHUNK",
     "KIND_STREAM_END",
     "KIND_STREAM_ERROR",
     "KIND_STREAM_PULL",
+    "MARKER_KEYS",
     "MAX_PAYLOAD_BYTES",
     "MAX_SAFE_INTEGER",
+    "OPS",
     "PROTOCOL_VERSION",
+    "PY_KEY",
     "STREAM_CHUNK_BYTES",
     "STREAM_KEY",
     "STREAM_WINDOW_CHUNKS",
@@ -54,6 +62,9 @@ Kind = Literal[
     "litebridge.result",
     "litebridge.error",
     "litebridge.cancel",
+    "litebridge.op",
+    "litebridge.apply",
+    "litebridge.release",
 ]
 KIND_HELLO: Final = "litebridge.hello"
 KIND_READY: Final = "litebridge.ready"
@@ -63,6 +74,12 @@ KIND_RESULT: Final = "litebridge.result"
 KIND_ERROR: Final = "litebridge.error"
 KIND_CANCEL: Final = "litebridge.cancel"
 """Cancel the call with the same ``id`` (section 6); never answered."""
+KIND_OP: Final = "litebridge.op"
+"""Worker -> page: an operation on a page object (``window``, section 13)."""
+KIND_APPLY: Final = "litebridge.apply"
+"""Page -> worker: call a Python callable the page holds (section 13)."""
+KIND_RELEASE: Final = "litebridge.release"
+"""Both ways: references the sender dropped, as ``[id, count]`` pairs (section 13); never answered."""
 KIND_INTERRUPT: Final = "litebridge.interrupt"
 """Worker -> page on the Worker, not an envelope: the interrupt buffer (section 11)."""
 
@@ -94,9 +111,19 @@ ErrorCode = Literal[
     "busy",
     "closed",
     "timeout",
+    "unknown_property",
 ]
 CODES: Final[frozenset[str]] = frozenset(
-    {"unknown_method", "forbidden_name", "unserializable", "bad_request", "busy", "closed", "timeout"}
+    {
+        "unknown_method",
+        "forbidden_name",
+        "unserializable",
+        "bad_request",
+        "busy",
+        "closed",
+        "timeout",
+        "unknown_property",
+    }
 )
 
 # --- method names (section 2) -------------------------------------------------------------
@@ -117,6 +144,16 @@ STREAM_CHUNK_BYTES: Final = 1024 * 1024
 STREAM_WINDOW_CHUNKS: Final = 4
 """Chunks a consumer lets be in flight or queued per stream: the memory bound is
 ``STREAM_WINDOW_CHUNKS * STREAM_CHUNK_BYTES`` (4 MiB) per stream and side."""
+HANDLE_KEY: Final = "$handle"
+"""Tag of a page object sent by reference: ``{"$handle": [id, type_name]}`` (section 13)."""
+PY_KEY: Final = "$py"
+"""Tag of a Python callable sent by reference: ``{"$py": [id, type_name]}`` (section 13)."""
+MARKER_KEYS: Final[frozenset[str]] = frozenset({BYTES_KEY, ESCAPE_KEY, STREAM_KEY, HANDLE_KEY, PY_KEY})
+"""Keys that, alone in an application dict, make the encoder escape it."""
+GLOBAL_HANDLE: Final = 0
+"""Handle id of the page's ``globalThis`` (``litebridge.window``); never released."""
+OPS: Final[tuple[str, ...]] = ("get", "set", "call", "new", "dir", "listen")
+"""The operations of a ``litebridge.op`` message (section 13)."""
 
 # --- transports (sections 7 and 8) -------------------------------------------------------
 TransportName = Literal["sab", "jspi", "async"]

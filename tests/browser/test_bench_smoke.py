@@ -53,6 +53,11 @@ EXPECTED_FIGURES = [
     "profile.sab.sab",
     "profile.sab.decode",
     "profile.sab.ffi",
+    *(
+        f"window.{kind}.{transport}"
+        for kind in ("call_sync", "title_path", "title_read", "method_call", "callback")
+        for transport in ("sab", "jspi")
+    ),
 ]
 #: the issue's targets, each with a verdict
 EXPECTED_TARGETS = [
@@ -63,6 +68,7 @@ EXPECTED_TARGETS = [
     "start.with / start.without",
     "start.embed / start.with",
     "bulk.sab.one_way.16MiB MB/s",
+    "window.title_read.sab / window.call_sync.sab",
 ]
 
 

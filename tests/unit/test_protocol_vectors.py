@@ -19,7 +19,7 @@ import pytest
 import litebridge
 from litebridge import ByteStream, protocol
 from litebridge._streams import StreamTable
-from litebridge.codec import decode, encode
+from litebridge.codec import decode, decode_envelope, encode
 from litebridge.dispatch import check_name
 from litebridge.errors import MethodLookupError, error_from_wire
 
@@ -156,3 +156,20 @@ def test_streams_encode_and_decode(case: dict[str, Any]) -> None:
             await source.aclose()
 
     asyncio.run(main())
+
+
+def _record_reference(key: str, value: Any) -> Any:
+    return {"@ref": [key, value]}
+
+
+@pytest.mark.parametrize("case", VECTORS["references"], ids=ids(VECTORS["references"]))
+def test_references(case: dict[str, Any]) -> None:
+    buffers = [bytes.fromhex(b) for b in case["buffers"]]
+    text = json.dumps({"v": 1, "id": 1, "kind": "litebridge.result", "value": case["wire"]})
+    decoded = decode_envelope(text, buffers, importer=_record_reference)["value"]
+    assert decoded == native(case["decoded"])
+    if case.get("plain"):
+        assert decode_envelope(text, buffers)["value"] == native(case["decoded"])
+    else:
+        with pytest.raises(ValueError, match="reference is not accepted here"):
+            decode_envelope(text, buffers)
