@@ -426,7 +426,10 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       setState(state, base + Phase.RESPONSE_ACK);
       seen = waitWhile(state, base + Phase.RESPONSE_ACK, CHUNK_WAIT_MS);
     }
-    setState(state, Phase.IDLE);
+    // IDLE after a complete answer is stored without a notify (protocol section 7): nobody
+    // waits for it (the page is done with this call and watches for the next REQUEST, whose
+    // store notifies), and a notify here woke the page's loop for nothing after every call.
+    Atomics.store(state, Slot.STATE, Phase.IDLE);
     if (interrupted !== null) {
       throw interrupted.error;
     }
