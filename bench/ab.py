@@ -1,14 +1,15 @@
-"""Before/after comparison of two builds of the site, in one Chromium run (``python -m bench.ab``).
+"""Before/after comparison of builds of the site, in one Chromium run (``python -m bench.ab``).
 
 Each change to the bridge was kept only if it paid in this comparison: the site built before
-the change (``--a``) and after it (``--b``) are served side by side (both with COOP/COEP), one
-kernel is booted in each, and the figures are measured in alternating blocks (A, B, B, A, A,
-B, ...) so that a change of load on the shared machine hits both builds alike. Prints the p50
-of each figure for A and B and the ratio B / A (below 1: B is faster).
+the change and the sites built after each change are served side by side (all with COOP/COEP),
+one kernel is booted in each, and the figures are measured in blocks whose order rotates (A B C,
+B C A, C A B, ...) so that a change of load on the shared machine hits every build alike.
+Prints the p50 of each figure per build and its ratio to the first build (below 1: faster).
 
 Usage::
 
-    .venv/bin/python -m bench.ab --a /tmp/site-before --b _output [--blocks 6] [--figures ...]
+    .venv/bin/python -m bench.ab --site before=/tmp/site-before --site after=_output \\
+        [--blocks 6] [--figures call_sync,await_call,kcall]
 
 Figures: ``call_sync`` (small JSON, sab), ``await_call`` (``await page.call``), ``kcall``
 (page -> Python ``k.call``), ``bulk`` (16 MiB one way through ``call_sync``), ``echo`` (16 MiB
@@ -22,13 +23,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .runner import CHROMIUM, CHROMIUM_ARGS, KERNEL_SOURCE, OFFLINE_ARGS, ms_to_s, page_script
-from .stats import percentile
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "py", ROOT / "tests" / "browser"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from harness import LiteKernel, NetworkGuard, wait_for_app  # noqa: E402, I001 - on sys.path through runner
+from harness import CHROMIUM, CHROMIUM_ARGS, LiteKernel, NetworkGuard, wait_for_app  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from litebridge.serve import start_server  # noqa: E402
+
+from .runner import KERNEL_SOURCE, OFFLINE_ARGS, ms_to_s, page_script  # noqa: E402
+from .stats import percentile  # noqa: E402
 
 MIB = 1024 * 1024
 SMALL = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
@@ -55,22 +61,25 @@ def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> 
 def main(argv: list[str] | None = None) -> int:
     """Compare two site builds; print p50 per figure and the ratio B / A."""
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.splitlines()[0])
-    parser.add_argument("--a", type=Path, required=True, help="the site before the change")
-    parser.add_argument("--b", type=Path, required=True, help="the site after the change")
-    parser.add_argument("--blocks", type=int, default=6, help="alternating blocks (default 6)")
+    parser.add_argument("--site", action="append", required=True, help="NAME=PATH of a built site (2 or more)")
+    parser.add_argument("--blocks", type=int, default=6, help="rotating blocks (default 6)")
     parser.add_argument("--samples", type=int, default=10, help="samples per figure per block")
     parser.add_argument("--per-sample", type=int, default=25, help="operations per sample")
     parser.add_argument("--figures", default=",".join(FIGURES[:3]), help=f"comma-separated, of {FIGURES}")
     args = parser.parse_args(argv)
     figures = [name for name in args.figures.split(",") if name]
-    servers = [start_server(site.resolve(), 0, isolation=True) for site in (args.a, args.b)]
-    results: dict[str, dict[str, list[float]]] = {"A": {}, "B": {}}
+    sites = dict(item.split("=", 1) for item in args.site)
+    if len(sites) < 2:
+        parser.error("give at least two --site NAME=PATH")
+    names = list(sites)
+    servers = [start_server(Path(path).resolve(), 0, isolation=True) for path in sites.values()]
+    results: dict[str, dict[str, list[float]]] = {name: {} for name in names}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
             kernels: dict[str, Any] = {}
             guard = NetworkGuard()
-            for name, (server, _thread) in zip("AB", servers, strict=True):
+            for name, (server, _thread) in zip(names, servers, strict=True):
                 context = browser.new_context()
                 guard.install(context)
                 page = context.new_page()
@@ -81,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 kernel.value("await setup()")
                 kernels[name] = kernel
             for block in range(args.blocks):
-                order = "AB" if block % 2 == 0 else "BA"
+                order = names[block % len(names) :] + names[: block % len(names)]
                 for name in order:
                     for figure in figures:
                         values = _measure(kernels[name], figure, args.samples, args.per_sample)
@@ -96,11 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
-    print(f"{'figure':<12} {'A p50':>12} {'B p50':>12} {'B/A':>7}   (A={args.a}, B={args.b})")
+    print("  ".join([f"{'figure':<12}", *(f"{name:>22}" for name in names)]))
     for figure in figures:
-        a = percentile(results["A"][figure], 50)
-        b = percentile(results["B"][figure], 50)
-        print(f"{figure:<12} {a * 1e6:>10.1f}us {b * 1e6:>10.1f}us {b / a:>7.3f}")
+        base = percentile(results[names[0]][figure], 50)
+        cells = []
+        for name in names:
+            value = percentile(results[name][figure], 50)
+            cells.append(f"{value * 1e6:>10.1f} us ({value / base:5.3f}x)")
+        print("  ".join([f"{figure:<12}", *cells]))
+    print("sites: " + ", ".join(f"{name}={path}" for name, path in sites.items()))
     return 0
 
 

@@ -38,7 +38,16 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   cleanup: () => void;
+  /** `performance.now()` ms when the call times out; `Infinity`: never. */
+  deadline: number;
+  /** The caller's timeout in ms, for the message. */
+  timeoutMs: number;
 }
+
+/** A shared-timer wake-up expires calls due within this many milliseconds (timer jitter). */
+const DEADLINE_SLACK_MS = 1;
+
+const noop = (): void => undefined;
 
 /**
  * Refuse a kernel's hello: answer on its port with a `litebridge.error` of id 0 (protocol
@@ -172,6 +181,13 @@ export class KernelBridge {
   private _closed = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * One timer for every pending call's deadline, not a `setTimeout` + `clearTimeout` per
+   * call (as Python's side does): armed for the earliest deadline known when it was armed,
+   * and left armed when calls are answered early.
+   */
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private deadlineTimerAt = Infinity;
   /** Python -> page calls whose handler is running, by the Python call id. */
   private readonly serving = new Map<number, ServingCall>();
   /** Python -> page calls with `sync: true` being served: the kernel is blocked on them. */
@@ -340,7 +356,6 @@ export class KernelBridge {
     const json = JSON.stringify(envelope);
     checkPayloadSize(json, encoded.buffers, 'args');
     return new Promise<unknown>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         const entry = this.pending.get(id);
         if (entry !== undefined) {
@@ -350,31 +365,49 @@ export class KernelBridge {
           entry.reject(abortReason(signal));
         }
       };
-      const cleanup = (): void => {
-        if (timer !== undefined) {
-          clearTimeout(timer);
-        }
-        signal?.removeEventListener('abort', onAbort);
-      };
-      this.pending.set(id, { method, resolve, reject, cleanup });
-      const remaining = deadline - performance.now();
-      if (Number.isFinite(remaining)) {
-        timer = setTimeout(() => {
-          const entry = this.pending.get(id);
-          if (entry !== undefined) {
-            this.pending.delete(id);
-            entry.cleanup();
-            this.postCancel(id, `the page's call timed out after ${timeoutMs} ms`);
-            entry.reject(
-              new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${method}" within ${timeoutMs} ms`)
-            );
-          }
-        }, Math.max(0, remaining));
+      const cleanup = signal === undefined ? noop : (): void => { signal.removeEventListener('abort', onAbort); };
+      this.pending.set(id, { method, resolve, reject, cleanup, deadline, timeoutMs });
+      if (deadline < this.deadlineTimerAt) {
+        this.armDeadlineTimer(deadline);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       const buffers = transferable(encoded.buffers);
       port.postMessage({ json, buffers } satisfies PortFrame, buffers);
     });
+  }
+
+  /** (Re)arm the shared deadline timer for `deadline` (`performance.now()` ms). */
+  private armDeadlineTimer(deadline: number): void {
+    if (this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+    }
+    this.deadlineTimerAt = deadline;
+    this.deadlineTimer = setTimeout(() => {
+      this.expireDue();
+    }, Math.max(0, deadline - performance.now()));
+  }
+
+  /** The shared timer fired: time out every call past its deadline, re-arm for the next. */
+  private expireDue(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = Infinity;
+    const now = performance.now() + DEADLINE_SLACK_MS;
+    let earliest = Infinity;
+    for (const [id, entry] of this.pending) {
+      if (entry.deadline <= now) {
+        this.pending.delete(id); // deleting the current entry is safe while iterating a Map
+        entry.cleanup();
+        this.postCancel(id, `the page's call timed out after ${entry.timeoutMs} ms`);
+        entry.reject(
+          new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${entry.method}" within ${entry.timeoutMs} ms`)
+        );
+      } else if (entry.deadline < earliest) {
+        earliest = entry.deadline;
+      }
+    }
+    if (earliest < this.deadlineTimerAt) {
+      this.armDeadlineTimer(earliest);
+    }
   }
 
   /**
@@ -456,6 +489,11 @@ export class KernelBridge {
     }
     const pending = [...this.pending.values()];
     this.pending.clear();
+    if (this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+      this.deadlineTimerAt = Infinity;
+    }
     for (const entry of pending) {
       entry.cleanup();
       entry.reject(new BridgeError(ErrorCode.closed, `kernel ${this.id}: ${reason} while "${entry.method}" was pending`));
