@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { checkPayloadSize, decodeValue, DecodeError, encodeValue } from './codec';
+import { checkPayloadSize, decodeValue, DecodeError, encodeValue, needsDecoding } from './codec';
 import { BridgeError, bridgeWireError, errorFromWire, errorToWire } from './errors';
 import type { Frame } from './frame';
 import { handlerThis, ServingCall } from './handlerContext';
@@ -557,7 +557,7 @@ export class KernelBridge {
             this.post(answer);
           }
         };
-        const answer = this.serve(envelope, id, received);
+        const answer = this.serve(envelope, id, received, needsDecoding(json, received.length));
         if (answer instanceof Promise) {
           void answer.then(finish);
         } else {
@@ -567,7 +567,7 @@ export class KernelBridge {
       }
       case Kind.result:
       case Kind.error:
-        this.settle(envelope, id, received);
+        this.settle(envelope, id, received, needsDecoding(json, received.length));
         return;
       case Kind.cancel:
         this.cancelServing(id, (envelope as { reason?: unknown }).reason);
@@ -579,7 +579,7 @@ export class KernelBridge {
     }
   }
 
-  private settle(envelope: RawEnvelope, id: number, buffers: readonly ArrayBuffer[]): void {
+  private settle(envelope: RawEnvelope, id: number, buffers: readonly ArrayBuffer[], decode: boolean): void {
     const entry = this.pending.get(id);
     if (entry === undefined) {
       return; // timed out, aborted or unknown: a late answer is dropped
@@ -592,7 +592,7 @@ export class KernelBridge {
     }
     if (envelope.kind === Kind.result) {
       try {
-        entry.resolve(decodeValue(envelope.value, buffers));
+        entry.resolve(decode ? decodeValue(envelope.value, buffers) : envelope.value); // fast path: plain JSON
       } catch (error) {
         entry.reject(new BridgeError(ErrorCode.badRequest, `bad result for "${entry.method}": ${String(error)}`));
       }
@@ -613,7 +613,7 @@ export class KernelBridge {
       };
     }
     const method = envelope.kind === Kind.call && typeof envelope.method === 'string' ? envelope.method : String(envelope.kind);
-    return { method, run: () => this.serve(envelope, id, frame.buffers) };
+    return { method, run: () => this.serve(envelope, id, frame.buffers, needsDecoding(frame.json, frame.buffers.length)) };
   }
 
   /**
@@ -622,8 +622,14 @@ export class KernelBridge {
    * A handler that returns a plain value (not a thenable) is answered synchronously, with no
    * promise or microtask in between; only a thenable result makes the answer a promise. The
    * promise resolves to null when Python cancelled the call meanwhile (nothing to send).
+   * `decode` false (see `needsDecoding`): the parsed arguments are used as they are.
    */
-  private serve(envelope: RawEnvelope, id: number, buffers: readonly (ArrayBuffer | Uint8Array)[]): Frame | Promise<Frame | null> {
+  private serve(
+    envelope: RawEnvelope,
+    id: number,
+    buffers: readonly (ArrayBuffer | Uint8Array)[],
+    decode: boolean
+  ): Frame | Promise<Frame | null> {
     try {
       if (envelope.kind === Kind.register) {
         const names = this.handlers.register(evaluateSource(envelope.source));
@@ -636,7 +642,8 @@ export class KernelBridge {
       if (!Array.isArray(envelope.args)) {
         return errorFrame(id, bridgeWireError(ErrorCode.badRequest, 'args must be an array'));
       }
-      const args = decodeValue(envelope.args, buffers) as unknown[];
+      // fast path: a frame with no buffers and no `$` is plain JSON, already the arguments
+      const args = (decode ? decodeValue(envelope.args, buffers) : envelope.args) as unknown[];
       const call = new ServingCall(envelope.method as string);
       this.serving.set(id, call);
       let value: unknown;
