@@ -12,8 +12,8 @@ Usage::
         [--blocks 6] [--figures call_sync,await_call,kcall]
 
 Figures: ``call_sync`` (small JSON, sab), ``await_call`` (``await page.call``), ``kcall``
-(page -> Python ``k.call``), ``bulk`` (16 MiB one way through ``call_sync``), ``echo`` (16 MiB
-echoed through ``call_sync``).
+(page -> Python ``k.call``), ``page_serve`` (the page's CPU per sync call, ``page_serve.js``),
+``bulk`` (16 MiB one way through ``call_sync``), ``echo`` (16 MiB echoed through ``call_sync``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,12 @@ from .stats import percentile  # noqa: E402
 
 MIB = 1024 * 1024
 SMALL = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
-FIGURES = ("call_sync", "await_call", "kcall", "bulk", "echo")
+FIGURES = ("call_sync", "await_call", "kcall", "page_serve", "bulk", "echo")
+#: the request frame of ``call_sync("bench_echo", SMALL)`` as the kernel encodes it
+FRAME = (
+    '{"v":1,"id":1,"kind":"litebridge.call","method":"bench_echo",'
+    '"args":[{"op":"echo","n":42,"x":1.5,"s":"hello","ok":true}],"sync":true}'
+)
 
 
 def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> list[float]:
@@ -51,6 +56,9 @@ def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> 
         return list(kernel.value(f"bulk_sync({16 * MIB}, False, {max(2, samples // 4)}, 1)", timeout_s=300))
     if figure == "echo":
         return list(kernel.value(f"bulk_sync({16 * MIB}, True, {max(2, samples // 4)}, 1)", timeout_s=300))
+    if figure == "page_serve":
+        options = {"kernelId": kernel.id, "frame": FRAME, "samples": samples, "perSample": per_sample}
+        return ms_to_s(kernel.page.evaluate(page_script("page_serve.js"), {**options, "warmup": per_sample})["serve"])
     if figure == "kcall":
         options = {"kernelId": kernel.id, "samples": samples, "perSample": per_sample, "warmup": per_sample}
         out = kernel.page.evaluate(page_script("kcall.js"), {**options, "message": SMALL})
