@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 from .protocol import BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER
 
@@ -213,15 +213,16 @@ def _plain(v: object, depth: int = 0) -> bool:  # noqa: PLR0911 - one flat type 
     if depth >= _PLAIN_MAX_DEPTH:
         return False
     if t is list or t is tuple:
-        for item in v:  # type: ignore[attr-defined]
+        for item in cast("Sequence[object]", v):
             ti = type(item)
             if not (ti is str or ti is bool or item is None or _plain(item, depth + 1)):
                 return False
         return True
     if t is dict:
-        if len(v) == 1 and next(iter(v)) in _MARKER_KEYS:  # type: ignore[arg-type]
+        mapping = cast("dict[object, object]", v)
+        if len(mapping) == 1 and next(iter(mapping)) in _MARKER_KEYS:
             return False
-        for key, item in v.items():  # type: ignore[attr-defined]
+        for key, item in mapping.items():
             if type(key) is not str:
                 return False
             ti = type(item)

@@ -287,7 +287,7 @@ def test_frames_over_the_limit_are_refused_before_sending() -> None:
 
 
 def test_plain_json_arguments_skip_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
-    import litebridge.codec as codec
+    from litebridge import codec
 
     class NoWalk:
         def __init__(self) -> None:
