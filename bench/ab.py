@@ -13,7 +13,8 @@ Usage::
 
 Figures: ``call_sync`` (small JSON, sab), ``await_call`` (``await page.call``), ``kcall``
 (page -> Python ``k.call``), ``page_serve`` (the page's CPU per sync call, ``page_serve.js``),
-``bulk`` (16 MiB one way through ``call_sync``), ``echo`` (16 MiB echoed through ``call_sync``).
+``bulk`` (16 MiB one way through ``call_sync``), ``echo`` (16 MiB echoed through ``call_sync``),
+``parts`` (the pieces of one ``call_sync``, ``profile_call_sync_parts`` in ``kernel_bench.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .stats import percentile  # noqa: E402
 
 MIB = 1024 * 1024
 SMALL = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
-FIGURES = ("call_sync", "await_call", "kcall", "page_serve", "bulk", "echo")
+FIGURES = ("call_sync", "await_call", "kcall", "page_serve", "bulk", "echo", "parts")
 #: the request frame of ``call_sync("bench_echo", SMALL)`` as the kernel encodes it
 FRAME = (
     '{"v":1,"id":1,"kind":"litebridge.call","method":"bench_echo",'
@@ -46,7 +47,15 @@ FRAME = (
 )
 
 
-def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> list[float]:
+def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> dict[str, list[float]]:
+    """Samples (seconds) of ``figure``: one list, or one per piece for ``parts``."""
+    if figure == "parts":
+        parts = kernel.value(f"profile_call_sync_parts({samples}, {per_sample}, {per_sample})", timeout_s=300)
+        return {f"parts.{key}": list(value) for key, value in parts.items() if key not in ("counts", "frame")}
+    return {figure: _measure_one(kernel, figure, samples, per_sample)}
+
+
+def _measure_one(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> list[float]:
     args = f"{samples}, {per_sample}, {per_sample}"
     if figure == "call_sync":
         return list(kernel.value(f"call_sync_small({args})", timeout_s=300))
@@ -101,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
                 order = names[block % len(names) :] + names[: block % len(names)]
                 for name in order:
                     for figure in figures:
-                        values = _measure(kernels[name], figure, args.samples, args.per_sample)
-                        results[name].setdefault(figure, []).extend(values)
+                        measured = _measure(kernels[name], figure, args.samples, args.per_sample)
+                        for key, values in measured.items():
+                            results[name].setdefault(key, []).extend(values)
                 print(f"block {block + 1}/{args.blocks} done", file=sys.stderr, flush=True)
             browser.close()
             if guard.blocked:
@@ -113,14 +123,14 @@ def main(argv: list[str] | None = None) -> int:
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
-    print("  ".join([f"{'figure':<12}", *(f"{name:>22}" for name in names)]))
-    for figure in figures:
+    print("  ".join([f"{'figure':<16}", *(f"{name:>22}" for name in names)]))
+    for figure in results[names[0]]:
         base = percentile(results[names[0]][figure], 50)
         cells = []
         for name in names:
             value = percentile(results[name][figure], 50)
             cells.append(f"{value * 1e6:>10.1f} us ({value / base:5.3f}x)")
-        print("  ".join([f"{figure:<12}", *cells]))
+        print("  ".join([f"{figure:<16}", *cells]))
     print("sites: " + ", ".join(f"{name}={path}" for name, path in sites.items()))
     return 0
 

@@ -7,6 +7,7 @@ Nothing here is imported by the runner in CPython.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -164,6 +165,7 @@ def profile_call_sync_parts(samples: int, per_sample: int, warmup: int) -> dict[
     Every piece is the code ``call_sync`` runs, called alone in a loop (seconds per call):
 
     - ``full``: ``page.call_sync`` itself (the sum below should come to this);
+    - ``full_nogc``: the same with Python's garbage collector disabled during the loop;
     - ``checks``: the link lookup, ``link.transport``, the timeout check and the label;
     - ``encode``: ``Page._encode_call`` (id, method-name check, envelope, ``encode_envelope``);
     - ``link``: ``PyodideLink.call_sab`` on the encoded frame: the FFI call into the worker
@@ -215,9 +217,24 @@ def profile_call_sync_parts(samples: int, per_sample: int, warmup: int) -> dict[
         return [float(helper_loop(helper, text, per_sample)) / 1000.0 for _ in range(samples)]
 
     fast = per_sample * FAST_FACTOR
-    full = lambda: page.call_sync(method, *args)  # noqa: E731
+
+    def full() -> object:
+        return page.call_sync(method, *args)
+
+    def full_samples_without_gc() -> list[float]:
+        # the same loop with Python's garbage collector off: what the allocations of each call
+        # cost in collections (the kernel's heap is large, so each collection is not free)
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return _sync_samples(full, samples, per_sample, warmup)
+        finally:
+            if was_enabled:
+                gc.enable()
+
     return {
         "full": _sync_samples(full, samples, per_sample, warmup),
+        "full_nogc": full_samples_without_gc(),
         "checks": _sync_samples(checks, samples, fast, warmup),
         "encode": _sync_samples(encode, samples, fast, warmup),
         "link": _sync_samples(via_link, samples, per_sample, warmup),

@@ -229,7 +229,8 @@ def breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float | Non
     ``page_serve.js`` on the page); derived ones are differences: ``ffi`` = ``link`` -
     ``helper``, ``signal`` = ``helper`` - page serve - page frame copies - worker frame copies,
     ``rest`` = ``full`` - every other piece. Returns ``(key, what, seconds)`` rows, then
-    ``("full", ..., seconds)``; None where a figure is missing.
+    ``("full", ..., seconds)`` and ``("full_nogc", ..., seconds)``; None where a figure is
+    missing.
     """
 
     def p50(key: str) -> float | None:
@@ -248,6 +249,7 @@ def breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float | Non
         values["rest"] = full - sum(v for v in known if v is not None)
     rows = [(key, what, values[key]) for key, what in BREAKDOWN]
     rows.append(("full", "page.call_sync, timed as a whole in the same kernel", full))
+    rows.append(("full_nogc", "the same, Python's garbage collector off", p50("profile.parts.full_nogc")))
     return rows
 
 
@@ -261,7 +263,7 @@ def breakdown_table(reps: Sequence[Mapping[str, Figure]]) -> tuple[list[str], li
     for i, (key, what, _) in enumerate(per_rep[0] if per_rep else []):
         row = [key, what]
         for rep_rows in per_rep:
-            value, full = rep_rows[i][2], rep_rows[-1][2]
+            value, full = rep_rows[i][2], {k: v for k, _, v in rep_rows}["full"]
             row += ["-" if value is None else f"{value * 1e6:.1f}"]
             row += ["-" if value is None or not full else f"{value / full:.0%}"]
         rows.append(row)

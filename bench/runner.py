@@ -643,6 +643,7 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
 #: the pieces of one call_sync timed by ``profile_call_sync_parts`` and ``page_serve.js``
 _PART_LABELS = {
     "full": "call_sync parts: page.call_sync as a whole (same kernel, same loop as the parts)",
+    "full_nogc": "call_sync parts: page.call_sync as a whole, Python's garbage collector off",
     "checks": "call_sync parts: link lookup, transport, timeout check, label (Python)",
     "encode": "call_sync parts: Page._encode_call: id, name check, envelope, encode (Python)",
     "link": "call_sync parts: PyodideLink.call_sab on the encoded frame (FFI + SAB round trip)",
