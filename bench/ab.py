@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(sites) < 2:
         parser.error("give at least two --site NAME=PATH")
     names = list(sites)
-    servers = [start_server(Path(path).resolve(), 0, isolation=True) for path in sites.values()]
+    servers = [start_server(Path(path).resolve(), 0, isolation=True, sw_isolation=False) for path in sites.values()]
     results: dict[str, dict[str, list[float]]] = {name: {} for name in names}
     try:
         with sync_playwright() as playwright:

@@ -772,11 +772,14 @@ def run_benchmark(site: Path, counts: Counts, reps: int, browsers: Sequence[str]
     with tempfile.TemporaryDirectory(prefix="litebridge-bench-") as tmp, sync_playwright() as playwright:
         without_dir = make_site_without_litebridge(site, Path(tmp) / "site")
         embed_dir = make_embed_root(site, Path(tmp) / "embed", embed_origins=[])
+        # Every site with the service worker's isolation opted out (as the tests serve them):
+        # the plain site must stay non-isolated (transport jspi, not sab after a reload), and
+        # the isolated ones are isolated by their headers already.
         servers = [
-            start_server(site, 0, isolation=True),
-            start_server(site, 0, isolation=False),
-            start_server(without_dir, 0, isolation=True),
-            start_server(embed_dir, 0, isolation=True),
+            start_server(site, 0, isolation=True, sw_isolation=False),
+            start_server(site, 0, isolation=False, sw_isolation=False),
+            start_server(without_dir, 0, isolation=True, sw_isolation=False),
+            start_server(embed_dir, 0, isolation=True, sw_isolation=False),
         ]
         websocket = WebSocketServer().start()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
