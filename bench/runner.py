@@ -696,7 +696,7 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
                 kernel_samples(kernel, f"call_sync_small({small_args(counts)})"),
                 per,
             )
-        else:  # Firefox ESR has no JSPI by default: call_sync raises SyncUnavailable there
+        else:  # a browser without JSPI: call_sync raises SyncUnavailable without COOP/COEP
             note = f"{run.current}: no call_sync without COOP/COEP (transport {transport}): jspi figures left out"
             if {"note": note} not in run.notes:
                 run.notes.append({"note": note})

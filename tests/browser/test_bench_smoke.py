@@ -59,11 +59,8 @@ EXPECTED_FIGURES = [
     ),
     *(f"profile.page.{part}" for part in ("serve", "frame_io", "proxy")),
 ]
-#: what Firefox does not measure: the embed() starts and the comm (not targets, kept short),
-#: and the jspi figures (Firefox ESR has no JSPI by default: no call_sync without COOP/COEP)
-NOT_IN_FIREFOX = {"start.embed", "start.embed.call", "start.embed.app", "comm.isolated", "call_sync.jspi"} | {
-    f"bulk.jspi.round_trip.{size}" for size in ("1KiB", "64KiB", "1MiB", "16MiB")
-}
+#: what Firefox does not measure: the embed() starts and the comm (not targets, kept short)
+NOT_IN_FIREFOX = {"start.embed", "start.embed.call", "start.embed.app", "comm.isolated"}
 #: the issue's targets, each with a verdict
 EXPECTED_TARGETS = [
     "call_sync.sab / raw.sab_sync",
@@ -125,9 +122,9 @@ def test_firefox_produces_its_figures_and_the_cross_browser_verdicts(smoke_resul
     assert sorted(targets) == sorted(EXPECTED_TARGETS)
     cross = {entry["name"]: entry for entry in smoke_results["cross_browser"]}
     assert "call_sync.sab / raw.sab_sync" in cross
-    for name, entry in cross.items():
+    for entry in cross.values():
         (verdict,) = entry["verdicts"]
-        assert verdict in (("n/a",) if name == "call_sync.jspi / await_floor.plain" else ("PASS", "MISS")), entry
+        assert verdict in ("PASS", "MISS"), entry
     assert "Firefox" in smoke_results["_markdown"]
     assert "one call_sync (sab) accounted for" in smoke_results["_markdown"]
 
