@@ -212,13 +212,13 @@ def cross_browser(chromium: Mapping[str, Any], firefox: Mapping[str, Any]) -> li
 BREAKDOWN: list[tuple[str, str]] = [
     ("profile.parts.checks", "Python: link lookup, transport, timeout check, label"),
     ("profile.parts.encode", "Python: id, method-name check, envelope, encode_envelope"),
-    ("ffi", "FFI: Python -> helper call and its argument/result conversions (link - helper)"),
+    ("ffi", "link - helper: one FFI call (~1 us alone) + the page sleeping deeper when Python paces the calls"),
     ("profile.parts.worker_frame", "worker: frame write + answer read (JS, measured on the page as frame copies)"),
     ("signal", "cross-thread: STATE store/notify, page wake-up, answer notify, worker wake-up (rest of helper)"),
     ("profile.page.serve", "page: serveSync + run (parse, lookup, decode, this-proxy, handler, encode)"),
     ("profile.page.frame_io", "page: request copy-out + TextDecoder, answer TextEncoder + copy-in"),
     ("profile.parts.decode", "Python: decode_envelope + id/kind checks"),
-    ("rest", "not in any piece above (full - the sum)"),
+    ("rest", "full - the sum: more of the same (longer gaps between calls: later wake-ups), GC"),
 ]
 
 
