@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { checkPayloadSize, decodeValue, DecodeError, encodeValue } from './codec';
+import { checkPayloadSize, decodeValue, DecodeError, encodeValue, needsDecoding } from './codec';
 import { BridgeError, bridgeWireError, errorFromWire, errorToWire } from './errors';
 import type { Frame } from './frame';
 import { handlerThis, ServingCall } from './handlerContext';
@@ -41,7 +41,16 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   cleanup: () => void;
+  /** `performance.now()` ms when the call times out; `Infinity`: never. */
+  deadline: number;
+  /** The caller's timeout in ms, for the message. */
+  timeoutMs: number;
 }
+
+/** A shared-timer wake-up expires calls due within this many milliseconds (timer jitter). */
+const DEADLINE_SLACK_MS = 1;
+
+const noop = (): void => undefined;
 
 /**
  * Refuse a kernel's hello: answer on its port with a `litebridge.error` of id 0 (protocol
@@ -192,6 +201,13 @@ export class KernelBridge {
   private _closed = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * One timer for every pending call's deadline, not a `setTimeout` + `clearTimeout` per
+   * call (as Python's side does): armed for the earliest deadline known when it was armed,
+   * and left armed when calls are answered early.
+   */
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private deadlineTimerAt = Infinity;
   /** Python -> page calls whose handler is running, by the Python call id. */
   private readonly serving = new Map<number, ServingCall>();
   /** Page objects this kernel's Python holds handles to (protocol section 13). */
@@ -430,7 +446,6 @@ export class KernelBridge {
     }
     const sendPort: MessagePort = port;
     const pending = new Promise<unknown>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         const entry = this.pending.get(id);
         if (entry !== undefined) {
@@ -441,27 +456,10 @@ export class KernelBridge {
           entry.reject(abortReason(signal));
         }
       };
-      const cleanup = (): void => {
-        if (timer !== undefined) {
-          clearTimeout(timer);
-        }
-        signal?.removeEventListener('abort', onAbort);
-      };
-      this.pending.set(id, { method, resolve, reject, cleanup });
-      const remaining = deadline - performance.now();
-      if (Number.isFinite(remaining)) {
-        timer = setTimeout(() => {
-          const entry = this.pending.get(id);
-          if (entry !== undefined) {
-            this.pending.delete(id);
-            entry.cleanup();
-            this.postCancel(id, `the page's call timed out after ${timeoutMs} ms`);
-            this.streams.stopCall(id, `the page's call of "${method}" timed out`);
-            entry.reject(
-              new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${method}" within ${timeoutMs} ms`)
-            );
-          }
-        }, Math.max(0, remaining));
+      const cleanup = signal === undefined ? noop : (): void => { signal.removeEventListener('abort', onAbort); };
+      this.pending.set(id, { method, resolve, reject, cleanup, deadline, timeoutMs });
+      if (deadline < this.deadlineTimerAt) {
+        this.armDeadlineTimer(deadline);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       // Python blocked in a SAB call reads it from the SAB and serves it at once (re-entry);
@@ -472,6 +470,41 @@ export class KernelBridge {
     });
     this.syncScope?.nested.push(pending);
     return pending;
+  }
+
+  /** (Re)arm the shared deadline timer for `deadline` (`performance.now()` ms). */
+  private armDeadlineTimer(deadline: number): void {
+    if (this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+    }
+    this.deadlineTimerAt = deadline;
+    this.deadlineTimer = setTimeout(() => {
+      this.expireDue();
+    }, Math.max(0, deadline - performance.now()));
+  }
+
+  /** The shared timer fired: time out every call past its deadline, re-arm for the next. */
+  private expireDue(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = Infinity;
+    const now = performance.now() + DEADLINE_SLACK_MS;
+    let earliest = Infinity;
+    for (const [id, entry] of this.pending) {
+      if (entry.deadline <= now) {
+        this.pending.delete(id); // deleting the current entry is safe while iterating a Map
+        entry.cleanup();
+        this.postCancel(id, `the page's call timed out after ${entry.timeoutMs} ms`);
+        this.streams.stopCall(id, `the page's call of "${entry.method}" timed out`);
+        entry.reject(
+          new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${entry.method}" within ${entry.timeoutMs} ms`)
+        );
+      } else if (entry.deadline < earliest) {
+        earliest = entry.deadline;
+      }
+    }
+    if (earliest < this.deadlineTimerAt) {
+      this.armDeadlineTimer(earliest);
+    }
   }
 
   /**
@@ -555,6 +588,11 @@ export class KernelBridge {
     }
     const pending = [...this.pending.values()];
     this.pending.clear();
+    if (this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+      this.deadlineTimerAt = Infinity;
+    }
     for (const entry of pending) {
       entry.cleanup();
       entry.reject(new BridgeError(ErrorCode.closed, `kernel ${this.id}: ${reason} while "${entry.method}" was pending`));
@@ -619,7 +657,7 @@ export class KernelBridge {
         this.syncScope = scope;
         let answer: Frame | Promise<Frame | null>;
         try {
-          answer = this.serve(envelope, id, received);
+          answer = this.serve(envelope, id, received, needsDecoding(json, received.length));
         } finally {
           this.syncScope = outer;
         }
@@ -636,7 +674,7 @@ export class KernelBridge {
       }
       case Kind.result:
       case Kind.error:
-        this.settle(envelope, id, received);
+        this.settle(envelope, id, received, needsDecoding(json, received.length));
         return;
       case Kind.cancel:
         this.cancelServing(id, (envelope as { reason?: unknown }).reason);
@@ -669,7 +707,7 @@ export class KernelBridge {
     this.streams.onMessage(kind, id, { n: fields.n, value, error: fields.error, reason: fields.reason });
   }
 
-  private settle(envelope: RawEnvelope, id: number, buffers: readonly ArrayBuffer[]): void {
+  private settle(envelope: RawEnvelope, id: number, buffers: readonly ArrayBuffer[], decode: boolean): void {
     const entry = this.pending.get(id);
     if (entry === undefined) {
       if (envelope.kind === Kind.result) {
@@ -690,7 +728,7 @@ export class KernelBridge {
     }
     if (envelope.kind === Kind.result) {
       try {
-        entry.resolve(decodeValue(envelope.value, buffers, this.streams, this.windowOps.importer));
+        entry.resolve(decode ? decodeValue(envelope.value, buffers, this.streams, this.windowOps.importer) : envelope.value); // fast path: plain JSON
       } catch (error) {
         entry.reject(new BridgeError(ErrorCode.badRequest, `bad result for "${entry.method}": ${String(error)}`));
       }
@@ -716,7 +754,7 @@ export class KernelBridge {
         : envelope.kind === Kind.op
           ? `window ${String((envelope as { op?: unknown }).op)}`
           : String(envelope.kind);
-    return { method, run: () => this.serve(envelope, id, frame.buffers) };
+    return { method, run: () => this.serve(envelope, id, frame.buffers, needsDecoding(frame.json, frame.buffers.length)) };
   }
 
   /**
@@ -725,8 +763,14 @@ export class KernelBridge {
    * A handler that returns a plain value (not a thenable) is answered synchronously, with no
    * promise or microtask in between; only a thenable result makes the answer a promise. The
    * promise resolves to null when Python cancelled the call meanwhile (nothing to send).
+   * `decode` false (see `needsDecoding`): the parsed arguments are used as they are.
    */
-  private serve(envelope: RawEnvelope, id: number, buffers: readonly (ArrayBuffer | Uint8Array)[]): Frame | Promise<Frame | null> {
+  private serve(
+    envelope: RawEnvelope,
+    id: number,
+    buffers: readonly (ArrayBuffer | Uint8Array)[],
+    decode: boolean
+  ): Frame | Promise<Frame | null> {
     try {
       if (envelope.kind === Kind.register) {
         const names = this.handlers.register(evaluateSource(envelope.source));
@@ -742,7 +786,8 @@ export class KernelBridge {
       if (!Array.isArray(envelope.args)) {
         return errorFrame(id, bridgeWireError(ErrorCode.badRequest, 'args must be an array'));
       }
-      const decoded = this.streams.collectImports(() => decodeValue(envelope.args, buffers, this.streams) as unknown[]);
+      // fast path: a frame with no buffers and no `$` is plain JSON, already the arguments
+      const decoded = this.streams.collectImports(() => (decode ? decodeValue(envelope.args, buffers, this.streams) : envelope.args) as unknown[]);
       const args = decoded.value;
       const call = new ServingCall(envelope.method as string);
       this.serving.set(id, call);

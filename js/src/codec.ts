@@ -163,6 +163,11 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  *   structures (the path where the cycle closes), e.g. `cannot send function at result.k[0]`.
  */
 export function encodeValue(value: unknown, root: Root, streams?: StreamExporter, exporter?: Exporter): Encoded {
+  // nothing to convert (no stream, handle or binary): no copy of the tree. Not with an exporter:
+  // there a namespace object such as JSON (plain prototype, no enumerable keys) is a handle.
+  if (exporter === undefined && isPlainJson(value, 0)) {
+    return { tree: value, buffers: [] };
+  }
   const buffers: Uint8Array[] = [];
   const keys: (string | number)[] = [];
   const ancestors = new Set<object>();
@@ -252,6 +257,75 @@ export function encodeValue(value: unknown, root: Root, streams?: StreamExporter
 
   const tree = walk(value);
   return { tree, buffers };
+}
+
+/** Deeper than this, the fast check gives up and the full walk (which finds cycles) runs. */
+const PLAIN_MAX_DEPTH = 32;
+
+/**
+ * The fast path of {@link encodeValue} (Python's codec has the same): true when `value` is
+ * already its own wire tree, i.e. `JSON.stringify(value)` is the encoding. Only `null`,
+ * booleans, finite numbers, well-formed strings, arrays (no holes) and plain objects with
+ * well-formed keys, none of them a placeholder look-alike (an object whose only key is
+ * `$bytes` or `$escape`), at most {@link PLAIN_MAX_DEPTH} deep (so a cycle ends the check).
+ * Anything else (undefined, bytes, a class instance, a function...) returns false and the
+ * full walk handles or refuses it, with the path in the message.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'boolean':
+      return true;
+    case 'string':
+      return isWellFormed(value);
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) {
+    return true;
+  }
+  if (depth >= PLAIN_MAX_DEPTH) {
+    return false;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !isPlainJson(value[i], depth + 1)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    return false;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 1 && MARKER_KEYS.includes(keys[0])) {
+    return false;
+  }
+  for (const key of keys) {
+    if (!isWellFormed(key) || !isPlainJson((value as Record<string, unknown>)[key], depth + 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Whether a received frame may hold a placeholder or an escape, so that its JSON must be
+ * walked by {@link decodeValue}. Without buffers and without a `$` (or a `\u` escape, which
+ * could spell one) in the text there is none: the parsed JSON is the value as it is. Python's
+ * codec makes the same check.
+ *
+ * @param json - The frame's JSON text.
+ * @param bufferCount - How many buffers the frame has.
+ * @returns False when `JSON.parse(json)` needs no decoding.
+ */
+export function needsDecoding(json: string, bufferCount: number): boolean {
+  return bufferCount > 0 || json.includes('$') || json.includes('\\u');
 }
 
 /** A received value that breaks the encoding rules: a bad placeholder or escape. */

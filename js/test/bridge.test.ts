@@ -176,6 +176,34 @@ describe('KernelBridge over the port (async transport)', () => {
     assert.equal(await bridge.call('next'), 'answer to 2');
   });
 
+  it('shares one deadline timer among its calls, and times each out at its own deadline', async () => {
+    python.answer = () => ({ json: { kind: 'litebridge.result', value: 1 } });
+    const realSetTimeout = globalThis.setTimeout;
+    let armed = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      armed += 1;
+      return realSetTimeout(...args);
+    }) as typeof setTimeout;
+    try {
+      for (let i = 0; i < 50; i++) {
+        assert.equal(await bridge.call('echo'), 1);
+      }
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    assert.equal(armed, 1, 'one timer for 50 calls answered in time (it stays armed for the first deadline)');
+    python.answer = () => null;
+    const started = performance.now();
+    const late = bridge.invoke('late', [], { timeoutMs: 300 });
+    const early = bridge.invoke('early', [], { timeoutMs: 20 }); // earlier than the armed deadline
+    await assert.rejects(early, (error: unknown) => error instanceof BridgeError && error.code === 'timeout' && /"early" within 20 ms/.test(error.message));
+    assert.ok(performance.now() - started < 250, 'the earlier deadline re-armed the timer');
+    assert.equal(bridge.counts().calls, 1);
+    await assert.rejects(late, (error: unknown) => error instanceof BridgeError && error.code === 'timeout' && /"late" within 300 ms/.test(error.message));
+    assert.ok(performance.now() - started >= 299);
+    assert.equal(bridge.counts().calls, 0);
+  });
+
   it('rejects with the signal\'s reason when aborted', async () => {
     const controller = new AbortController();
     const pending = bridge.invoke('slow', [], { signal: controller.signal });

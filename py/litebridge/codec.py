@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 from .protocol import (
     BYTES_KEY,
@@ -229,6 +229,48 @@ def _all_scalars(items: Sequence[object]) -> bool:
     return True
 
 
+_PLAIN_MAX_DEPTH: Final = 32
+"""Deeper than this, :func:`_plain` gives up and the full walk (which finds cycles) runs."""
+
+
+def _plain(v: object, depth: int = 0) -> bool:  # noqa: PLR0911 - one flat type switch
+    """Whether ``v`` is already its own wire form: ``dumps(v)`` is its encoding (the hot path).
+
+    Only the exact JSON types (no subclasses), ints in the safe range, finite floats, dicts
+    with ``str`` keys that do not look like a placeholder (a single ``$bytes``/``$escape``
+    key), at most ``_PLAIN_MAX_DEPTH`` deep (so a cycle ends the check). Anything else returns
+    False and the full walk converts or refuses it, naming the path. Lone surrogates are left
+    to :func:`_finish`, as on the walk's path.
+    """
+    t = type(v)
+    if t is str or t is bool or v is None:
+        return True
+    if t is int:
+        return _MIN <= v <= _MAX  # type: ignore[operator]
+    if t is float:
+        return math.isfinite(v)  # type: ignore[arg-type]
+    if depth >= _PLAIN_MAX_DEPTH:
+        return False
+    if t is list or t is tuple:
+        for item in cast("Sequence[object]", v):
+            ti = type(item)
+            if not (ti is str or ti is bool or item is None or _plain(item, depth + 1)):
+                return False
+        return True
+    if t is dict:
+        mapping = cast("dict[object, object]", v)
+        if len(mapping) == 1 and next(iter(mapping)) in _MARKER_KEYS:
+            return False
+        for key, item in mapping.items():
+            if type(key) is not str:
+                return False
+            ti = type(item)
+            if not (ti is str or ti is bool or item is None or _plain(item, depth + 1)):
+                return False
+        return True
+    return False
+
+
 def _has_surrogate(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -353,7 +395,7 @@ def encode_envelope(
     if key is None:
         return _finish(dumps(envelope), [], envelope, "message")
     value = envelope[key]
-    if (type(value) is tuple or type(value) is list) and _all_scalars(value):
+    if (type(value) is tuple or type(value) is list) and (_all_scalars(value) or _plain(value)):
         text = dumps(envelope)  # the common case: no copy, no walk, no buffers
         if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
             return text, []
