@@ -66,7 +66,7 @@ EXPECTED_FIGURES = [
     *(f"profile.page.{part}" for part in ("serve", "frame_io", "proxy")),
 ]
 #: what Firefox does not measure: the embed() starts, the comm and the window figures (kept short)
-NOT_IN_FIREFOX = {"start.embed", "start.embed.call", "start.embed.app", "comm.isolated"} | {
+NOT_IN_FIREFOX = {"start.embed", "start.embed.call", "start.embed.app", "start.embed.kernel", "comm.isolated"} | {
     name for name in EXPECTED_FIGURES if name.startswith("window.")
 }
 #: the issue's targets, each with a verdict

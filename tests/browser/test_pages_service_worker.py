@@ -19,6 +19,10 @@ from playwright.sync_api import Page
 NewPage = Callable[[str], Page]
 
 SUBPATH = "/litebridge/"
+#: the lab page, its kernel and the pages this module opens share one browser context (the service
+#: worker's registration and the lab's storage are per context): not the shared kernels
+pytestmark = pytest.mark.own_kernel
+
 pages_mode = pytest.mark.parametrize(
     ("isolated", "coi_service_worker", "base_path"),
     [pytest.param(True, True, SUBPATH, id="pages-service-worker")],
