@@ -167,8 +167,9 @@ test: $(DEPS_STAMP) browsers $(SITE_STAMP)
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory browser
 
-# the benchmark of issue 4 (bench/): figures, ratios and targets; writes bench/results/latest.{json,md}
-bench: $(SITE_STAMP) $(CHROMIUM)
+# the benchmark of issues 4 and 11 (bench/), Chromium and Firefox ESR: figures, ratios and targets;
+# writes bench/results/latest.{json,md}
+bench: $(SITE_STAMP) $(CHROMIUM) $(FIREFOX) $(SIDECAR_STAMP)
 	$(PY) -m bench
 
 clean:

@@ -7,6 +7,7 @@ Nothing here is imported by the runner in CPython.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from typing import Any
 from pyodide.code import run_js
 
 import litebridge
+from litebridge import _page as _page_module
 from litebridge import page
 from litebridge.codec import decode_envelope, encode_envelope
 
@@ -148,6 +150,102 @@ def profile_call_sync(samples: int, per_sample: int, warmup: int) -> dict[str, l
     }
 
 
+#: JS in the worker: ``n`` back-to-back ``helper.callSync`` round trips on one frame, no Python in
+#: the loop; returns milliseconds per round trip
+_HELPER_LOOP_JS = """(helper, text, n) => {
+  const started = performance.now();
+  for (let i = 0; i < n; i++) helper.callSync(text, null, 30000);
+  return (performance.now() - started) / n;
+}"""
+
+
+def profile_call_sync_parts(samples: int, per_sample: int, warmup: int) -> dict[str, Any]:
+    """Account for one ``page.call_sync("bench_echo", SMALL)`` (transport ``sab``) piece by piece.
+
+    Every piece is the code ``call_sync`` runs, called alone in a loop (seconds per call):
+
+    - ``full``: ``page.call_sync`` itself (the sum below should come to this);
+    - ``full_nogc``: the same with Python's garbage collector disabled during the loop;
+    - ``checks``: the link lookup, ``link.transport``, the timeout check and the label;
+    - ``encode``: ``Page._encode_call`` (id, method-name check, envelope, ``encode_envelope``);
+    - ``link``: ``PyodideLink.call_sab`` on the encoded frame: the FFI call into the worker
+      helper with its argument and result conversions, and the whole SAB round trip;
+    - ``helper``: the same round trip from a JavaScript loop in the worker (no Python, no FFI):
+      frame write, STATE store + notify, the page's wake-up and handling, the answer read;
+    - ``decode``: ``decode_envelope`` of the answer and the id/kind checks;
+    - ``clock``: one ``time.perf_counter()`` (``call_sync`` on ``sab`` reads no clock once
+      the page is attached; listed to show what a clock read would cost).
+
+    ``link - helper`` is the FFI share; ``helper`` minus the page's own handling (measured on
+    the page, ``page_serve.js``) is the cross-thread signalling and wake-ups. Returns the lists
+    of samples per piece, and ``counts`` (operations per sample of each).
+    """
+    link = page.connect()
+    if link.transport != "sab":
+        raise RuntimeError(f"profile_call_sync_parts needs transport sab, not {link.transport}")
+    method, args = "bench_echo", (SMALL,)
+    label = f"call_sync({method!r})"
+    check_timeout = _page_module._check_timeout
+
+    def checks() -> object:
+        lk = page._link or page.connect()
+        return lk.transport, check_timeout(30.0), f"call_sync({method!r})"
+
+    def encode() -> object:
+        return page._encode_call(method, args, sync=True)
+
+    call_id, text, buffers = page._encode_call(method, args, sync=True)
+
+    def via_link() -> tuple[str, Any]:
+        return link.call_sab(text, buffers, 30.0)
+
+    answer_text, answer_buffers = via_link()
+
+    def decode() -> object:
+        answer = decode_envelope(answer_text, answer_buffers)
+        kind = answer["kind"]
+        if answer["id"] != call_id or kind not in ("litebridge.result", "litebridge.error"):
+            raise AssertionError(label)
+        return answer.get("value")
+
+    helper_loop = run_js(_HELPER_LOOP_JS)
+    helper = link._helper  # type: ignore[attr-defined]  # PyodideLink's helper object
+
+    def helper_samples() -> list[float]:
+        for _ in range(warmup):
+            helper_loop(helper, text, 1)
+        return [float(helper_loop(helper, text, per_sample)) / 1000.0 for _ in range(samples)]
+
+    fast = per_sample * FAST_FACTOR
+
+    def full() -> object:
+        return page.call_sync(method, *args)
+
+    def full_samples_without_gc() -> list[float]:
+        # the same loop with Python's garbage collector off: what the allocations of each call
+        # cost in collections (the kernel's heap is large, so each collection is not free)
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return _sync_samples(full, samples, per_sample, warmup)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return {
+        "full": _sync_samples(full, samples, per_sample, warmup),
+        "full_nogc": full_samples_without_gc(),
+        "checks": _sync_samples(checks, samples, fast, warmup),
+        "encode": _sync_samples(encode, samples, fast, warmup),
+        "link": _sync_samples(via_link, samples, per_sample, warmup),
+        "helper": helper_samples(),
+        "decode": _sync_samples(decode, samples, fast, warmup),
+        "clock": _sync_samples(time.perf_counter, samples, fast, warmup),
+        "counts": {"fast": fast, "slow": per_sample},
+        "frame": text,
+    }
+
+
 def setup_comm(target: str) -> None:
     """Register a comm target that echoes every message's data back on the same comm."""
     from comm import get_comm_manager
@@ -159,3 +257,41 @@ def setup_comm(target: str) -> None:
         comm.on_msg(on_msg)
 
     get_comm_manager().register_target(target, opened)
+
+
+# --- window (issue 10) ------------------------------------------------------------------------
+
+
+def window_setup() -> str:
+    """Make the page objects the window figures use; return ``window.document.title``."""
+    global _doc, _el  # noqa: PLW0603 - kept for the figures below
+    from litebridge import window
+
+    window.lbBenchEcho = BenchTarget().echo  # a page function that calls Python
+    _doc = window.document
+    _el = _doc.createElement("div")
+    _el.id = "lb-bench"
+    title: str = window.document.title
+    return title
+
+
+def window_title_path(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``window.document.title``: two round trips (the document handle, then its title)."""
+    from litebridge import window
+
+    return _sync_samples(lambda: window.document.title, samples, per_sample, warmup)
+
+
+def window_title_read(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``doc.title`` on a held document handle: one attribute read, one round trip."""
+    return _sync_samples(lambda: _doc.title, samples, per_sample, warmup)
+
+
+def window_method_call(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``el.getAttribute("id")`` on a held handle: a read of the method, then its call."""
+    assert _el.getAttribute("id") == "lb-bench"
+    return _sync_samples(lambda: _el.getAttribute("id"), samples, per_sample, warmup)
+
+
+_doc: Any = None
+_el: Any = None

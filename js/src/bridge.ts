@@ -6,12 +6,11 @@
  *
  * @packageDocumentation
  */
-import { checkPayloadSize, decodeValue, DecodeError, encodeValue } from './codec';
+import { checkPayloadSize, decodeValue, DecodeError, encodeValue, needsDecoding } from './codec';
 import { BridgeError, bridgeWireError, errorFromWire, errorToWire } from './errors';
 import type { Frame } from './frame';
 import { handlerThis, ServingCall } from './handlerContext';
 import type {
-  CallMessage,
   CancelMessage,
   Envelope,
   HelloMessage,
@@ -19,11 +18,15 @@ import type {
   Transport,
   WireError
 } from './protocol';
-import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, TRANSPORTS } from './protocol';
+import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, StreamKind, TRANSPORTS } from './protocol';
 import type { HandlerRegistry } from './registry';
 import { HandlerRegistry as Registry, checkMethodName, evaluateSource, resolveHandler } from './registry';
 import type { ServedRequest } from './sabChannel';
 import { SabChannel } from './sabChannel';
+import type { StreamCounts } from './streams';
+import { StreamTable } from './streams';
+import { PageHandles, PythonRefs } from './handles';
+import { WindowOps } from './windowOps';
 
 /** Options of {@link KernelBridge.invoke}. */
 export interface InvokeOptions {
@@ -38,7 +41,16 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   cleanup: () => void;
+  /** `performance.now()` ms when the call times out; `Infinity`: never. */
+  deadline: number;
+  /** The caller's timeout in ms, for the message. */
+  timeoutMs: number;
 }
+
+/** A shared-timer wake-up expires calls due within this many milliseconds (timer jitter). */
+const DEADLINE_SLACK_MS = 1;
+
+const noop = (): void => undefined;
 
 /**
  * Refuse a kernel's hello: answer on its port with a `litebridge.error` of id 0 (protocol
@@ -104,6 +116,11 @@ function abortReason(signal: AbortSignal | undefined): Error {
   return reason instanceof Error ? reason : new DOMException('the call was aborted', 'AbortError');
 }
 
+/** An answer frame, with the ids of the streams its result exported (to discard if dropped). */
+interface AnswerFrame extends Frame {
+  streams?: readonly number[];
+}
+
 function answerFrame(envelope: Envelope, buffers: Uint8Array[] = []): Frame {
   return { json: JSON.stringify(envelope), buffers };
 }
@@ -124,12 +141,20 @@ function requestErrorFrame(id: number, error: unknown): Frame {
 }
 
 /** The `result` answer carrying a handler's return value, or `unserializable` if it cannot be sent. */
-function resultFrame(id: number, value: unknown): Frame {
-  let frame: Frame;
+function resultFrame(id: number, value: unknown, streams: StreamTable): AnswerFrame {
+  let frame: AnswerFrame;
   try {
-    const encoded = encodeValue(value, 'result');
-    frame = answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.tree }, encoded.buffers);
-    checkPayloadSize(frame.json, frame.buffers, 'result');
+    const encoded = streams.exporting(null, () => encodeValue(value, 'result', streams));
+    frame = answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: encoded.value.tree }, encoded.value.buffers);
+    try {
+      checkPayloadSize(frame.json, frame.buffers, 'result');
+    } catch (error) {
+      streams.discard(encoded.streams);
+      throw error;
+    }
+    if (encoded.streams.length > 0) {
+      frame.streams = encoded.streams;
+    }
   } catch (error) {
     const type = error instanceof Error ? error.name : 'TypeError';
     return errorFrame(id, bridgeWireError(ErrorCode.unserializable, error instanceof Error ? error.message : String(error), type));
@@ -159,6 +184,10 @@ export class KernelBridge {
   readonly id: string;
   /** Handlers registered from this kernel's Python (`page.register(source)`). */
   readonly handlers: HandlerRegistry = new Registry();
+  /** Byte streams to and from this kernel (protocol section 2, "Streams"). */
+  readonly streams: StreamTable = new StreamTable((frame) => {
+    this.post(frame);
+  });
   /** Pyodide version reported in the hello, empty before it. */
   pyodideVersion = '';
   /** Python version reported in the hello, empty before it. */
@@ -172,11 +201,29 @@ export class KernelBridge {
   private _closed = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * One timer for every pending call's deadline, not a `setTimeout` + `clearTimeout` per
+   * call (as Python's side does): armed for the earliest deadline known when it was armed,
+   * and left armed when calls are answered early.
+   */
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private deadlineTimerAt = Infinity;
   /** Python -> page calls whose handler is running, by the Python call id. */
   private readonly serving = new Map<number, ServingCall>();
-  /** Python -> page calls with `sync: true` being served: the kernel is blocked on them. */
-  private readonly blockedBy = new Map<number, string>();
+  /** Page objects this kernel's Python holds handles to (protocol section 13). */
+  private readonly pageHandles = new PageHandles();
+  /** Python callables this page holds functions for (protocol section 13). */
+  private readonly pythonRefs = new PythonRefs(
+    (object, args) => this.applyPython(object, args),
+    (pairs) => {
+      this.postRelease(pairs);
+    }
+  );
+  /** Serves `litebridge.op` for Python's `window`. */
+  private readonly windowOps = new WindowOps(this.pageHandles, this.pythonRefs);
   private connectedWaiters: (() => void)[] = [];
+  /** While the handler of a sync port call runs: the page -> Python calls it made. */
+  private syncScope: { nested: Promise<unknown>[] } | null = null;
 
   /**
    * @param id - The kernel id.
@@ -212,6 +259,28 @@ export class KernelBridge {
    */
   counts(): { calls: number; serving: number } {
     return { calls: this.pending.size, serving: this.serving.size };
+  }
+
+  /**
+   * Live byte streams of this kernel and the bytes the page holds for them.
+   *
+   * @returns `producing`/`consuming`: streams sent to / received from Python that have not
+   *   ended; `bufferedBytes`: bytes held now; `peakBufferedBytes`: the most held at once
+   *   (at most 4 MiB per stream: 4 chunks of 1 MiB).
+   */
+  streamCounts(): StreamCounts {
+    return this.streams.counts();
+  }
+
+  /**
+   * Live references between this page and the kernel (protocol section 13).
+   *
+   * @returns `handles`: page objects the kernel's Python holds `JSHandle`s to (besides
+   *   `window`); `python`: Python callables the page holds functions for. Both drop to 0 when
+   *   the kernel is restarted.
+   */
+  handleCounts(): { handles: number; python: number } {
+    return { handles: this.pageHandles.size, python: this.pythonRefs.size };
   }
 
   /**
@@ -303,9 +372,9 @@ export class KernelBridge {
    *   over the 256 MiB frame limit, {@link BridgeError} `forbidden_name`/`bad_request` for a
    *   private, reserved or malformed name (nothing is sent in these cases);
    *   {@link PythonError} if the method raised; {@link BridgeError} with code
-   *   `unknown_method`/`forbidden_name` (the name), `busy` (the kernel is blocked in
-   *   `call_sync`), `timeout`, `closed` (kernel disposed) or `bad_request`; the signal's
-   *   reason when aborted.
+   *   `unknown_method`/`forbidden_name` (the name), `timeout`, `closed` (kernel disposed) or
+   *   `bad_request`; the signal's reason when aborted. A call made while the kernel is
+   *   blocked in `call_sync` is served at once (protocol section 8), not refused.
    */
   async invoke(method: string, args: readonly unknown[] = [], options: InvokeOptions = {}): Promise<unknown> {
     if (typeof method !== 'string' || method === '') {
@@ -315,66 +384,127 @@ export class KernelBridge {
       throw new TypeError('args must be an array');
     }
     checkMethodName(method); // refused before sending, as Python would refuse it
-    const encoded = encodeValue(args, 'args');
+    const id = this.nextId++;
+    const exported = this.streams.exporting(id, () => encodeValue(args, 'args', this.streams));
+    return this.request({ kind: Kind.call, method }, exported.value, method, options, id, exported.streams);
+  }
+
+  /**
+   * Call a Python callable the page received from Python (a `$py` reference, protocol
+   * section 13): what the functions Python passed to `window` do when called.
+   *
+   * @param object - The Python object id.
+   * @param args - The arguments; page objects and functions that are not values are sent
+   *   as handles.
+   * @param options - As for {@link KernelBridge.invoke}.
+   * @returns A promise of the decoded result.
+   * @throws (rejects) As {@link KernelBridge.invoke}; `closed` when the kernel was restarted
+   *   or the Python object was released.
+   */
+  async applyPython(object: number, args: readonly unknown[], options: InvokeOptions = {}): Promise<unknown> {
+    if (this._closed) {
+      throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down: its Python function ${object} is gone`);
+    }
+    const encoded = encodeValue(args, 'args', undefined, this.windowOps.exporter);
+    return this.request({ kind: Kind.apply, object }, encoded, `Python function ${object}`, options, this.nextId++, []);
+  }
+
+  /**
+   * Send a page -> Python request and wait for its answer (see {@link KernelBridge.invoke}).
+   * `streams` are the ids of the byte streams exported in `encoded`: dropped if the request
+   * is never sent, stopped if it is aborted or times out before they are pulled.
+   */
+  private async request(
+    fields: { kind: typeof Kind.call; method: string } | { kind: typeof Kind.apply; object: number },
+    encoded: { tree: unknown; buffers: Uint8Array[] },
+    method: string,
+    options: InvokeOptions,
+    id: number,
+    streams: readonly number[]
+  ): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const { signal } = options;
-    signal?.throwIfAborted();
     const deadline = performance.now() + timeoutMs;
-    if (!this.connected) {
-      await this.whenConnected(timeoutMs, signal);
+    let port: MessagePort | null;
+    let json: string;
+    try {
+      signal?.throwIfAborted();
+      if (!this.connected) {
+        await this.whenConnected(timeoutMs, signal);
+      }
+      port = this.port;
+      if (port === null || this._closed) {
+        throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`);
+      }
+      signal?.throwIfAborted();
+      const envelope = { v: PROTOCOL_VERSION, id, ...fields, args: encoded.tree as unknown[] };
+      json = JSON.stringify(envelope);
+      checkPayloadSize(json, encoded.buffers, 'args');
+    } catch (error) {
+      this.streams.discard(streams);
+      throw error;
     }
-    const port = this.port;
-    if (port === null || this._closed) {
-      throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`);
-    }
-    const blocked = this.blockedMethod();
-    if (blocked !== null) {
-      throw new BridgeError(
-        ErrorCode.busy,
-        `kernel ${this.id} is blocked in call_sync of handler "${blocked}": re-entrant calls are not supported, use await page.call in Python`
-      );
-    }
-    signal?.throwIfAborted();
-    const id = this.nextId++;
-    const envelope: CallMessage = { v: PROTOCOL_VERSION, id, kind: Kind.call, method, args: encoded.tree as unknown[] };
-    const json = JSON.stringify(envelope);
-    checkPayloadSize(json, encoded.buffers, 'args');
-    return new Promise<unknown>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+    const sendPort: MessagePort = port;
+    const pending = new Promise<unknown>((resolve, reject) => {
       const onAbort = (): void => {
         const entry = this.pending.get(id);
         if (entry !== undefined) {
           this.pending.delete(id);
           entry.cleanup();
           this.postCancel(id, 'the page aborted the call');
+          this.streams.stopCall(id, `the page aborted the call of "${method}"`);
           entry.reject(abortReason(signal));
         }
       };
-      const cleanup = (): void => {
-        if (timer !== undefined) {
-          clearTimeout(timer);
-        }
-        signal?.removeEventListener('abort', onAbort);
-      };
-      this.pending.set(id, { method, resolve, reject, cleanup });
-      const remaining = deadline - performance.now();
-      if (Number.isFinite(remaining)) {
-        timer = setTimeout(() => {
-          const entry = this.pending.get(id);
-          if (entry !== undefined) {
-            this.pending.delete(id);
-            entry.cleanup();
-            this.postCancel(id, `the page's call timed out after ${timeoutMs} ms`);
-            entry.reject(
-              new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${method}" within ${timeoutMs} ms`)
-            );
-          }
-        }, Math.max(0, remaining));
+      const cleanup = signal === undefined ? noop : (): void => { signal.removeEventListener('abort', onAbort); };
+      this.pending.set(id, { method, resolve, reject, cleanup, deadline, timeoutMs });
+      if (deadline < this.deadlineTimerAt) {
+        this.armDeadlineTimer(deadline);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      const buffers = transferable(encoded.buffers);
-      port.postMessage({ json, buffers } satisfies PortFrame, buffers);
+      // Python blocked in a SAB call reads it from the SAB and serves it at once (re-entry);
+      // otherwise (or if the SAB call ends meanwhile) it goes on the port.
+      if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => { this.postOnPort(sendPort, json, encoded.buffers); })) {
+        this.postOnPort(sendPort, json, encoded.buffers);
+      }
     });
+    this.syncScope?.nested.push(pending);
+    return pending;
+  }
+
+  /** (Re)arm the shared deadline timer for `deadline` (`performance.now()` ms). */
+  private armDeadlineTimer(deadline: number): void {
+    if (this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+    }
+    this.deadlineTimerAt = deadline;
+    this.deadlineTimer = setTimeout(() => {
+      this.expireDue();
+    }, Math.max(0, deadline - performance.now()));
+  }
+
+  /** The shared timer fired: time out every call past its deadline, re-arm for the next. */
+  private expireDue(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = Infinity;
+    const now = performance.now() + DEADLINE_SLACK_MS;
+    let earliest = Infinity;
+    for (const [id, entry] of this.pending) {
+      if (entry.deadline <= now) {
+        this.pending.delete(id); // deleting the current entry is safe while iterating a Map
+        entry.cleanup();
+        this.postCancel(id, `the page's call timed out after ${entry.timeoutMs} ms`);
+        this.streams.stopCall(id, `the page's call of "${entry.method}" timed out`);
+        entry.reject(
+          new BridgeError(ErrorCode.timeout, `no answer from kernel ${this.id} to "${entry.method}" within ${entry.timeoutMs} ms`)
+        );
+      } else if (entry.deadline < earliest) {
+        earliest = entry.deadline;
+      }
+    }
+    if (earliest < this.deadlineTimerAt) {
+      this.armDeadlineTimer(earliest);
+    }
   }
 
   /**
@@ -428,19 +558,20 @@ export class KernelBridge {
     });
   }
 
-  /** The handler the kernel is blocked on (sync call in progress), or null. */
-  private blockedMethod(): string | null {
-    const sabBlocked = this.sab?.blockedMethod() ?? null;
-    if (sabBlocked !== null) {
-      return sabBlocked;
+  private postOnPort(port: MessagePort, json: string, buffers: readonly Uint8Array[]): void {
+    if (port !== this.port) {
+      return; // detached meanwhile: the call was rejected with closed
     }
-    for (const method of this.blockedBy.values()) {
-      return method;
-    }
-    return null;
+    const copies = transferable(buffers);
+    port.postMessage({ json, buffers: copies } satisfies PortFrame, copies);
+  }
+
+  private postRelease(pairs: [number, number][]): void {
+    this.post({ json: JSON.stringify({ v: PROTOCOL_VERSION, id: 0, kind: Kind.release, ids: pairs }), buffers: [] });
   }
 
   private detach(reason: string): void {
+    this.streams.close(new BridgeError(ErrorCode.closed, `kernel ${this.id}: ${reason} while a stream was open`));
     this.sab?.stop();
     this.sab = null;
     if (this.port !== null) {
@@ -448,7 +579,8 @@ export class KernelBridge {
       this.port.close();
       this.port = null;
     }
-    this.blockedBy.clear();
+    this.pageHandles.clear();
+    this.pythonRefs.clear();
     const serving = [...this.serving.values()];
     this.serving.clear();
     for (const call of serving) {
@@ -456,6 +588,11 @@ export class KernelBridge {
     }
     const pending = [...this.pending.values()];
     this.pending.clear();
+    if (this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+      this.deadlineTimerAt = Infinity;
+    }
     for (const entry of pending) {
       entry.cleanup();
       entry.reject(new BridgeError(ErrorCode.closed, `kernel ${this.id}: ${reason} while "${entry.method}" was pending`));
@@ -469,7 +606,6 @@ export class KernelBridge {
 
   /** Python gave up on call `id` (`litebridge.cancel`): abort its handler, drop its answer. */
   private cancelServing(id: number, reason: unknown): void {
-    this.blockedBy.delete(id);
     const call = this.serving.get(id);
     if (call === undefined) {
       return;
@@ -507,20 +643,29 @@ export class KernelBridge {
     }
     switch (envelope.kind) {
       case Kind.call:
+      case Kind.op:
       case Kind.register: {
-        // Python runs again: it is no longer blocked in an earlier sync call (e.g. it timed out).
-        this.blockedBy.clear();
-        if (envelope.kind === Kind.call && envelope.sync === true) {
-          this.blockedBy.set(id, typeof envelope.method === 'string' ? envelope.method : '(unnamed)');
-        }
         const finish = (answer: Frame | null): void => {
-          this.blockedBy.delete(id);
           if (id !== 0 && answer !== null) {
             this.post(answer);
           }
         };
-        const answer = this.serve(envelope, id, received);
-        if (answer instanceof Promise) {
+        // A sync (jspi) call: page -> Python calls its handler makes before returning (a
+        // Python listener of el.click()) are answered before it (protocol section 8).
+        const scope = envelope.sync === true ? { nested: [] as Promise<unknown>[] } : null;
+        const outer = this.syncScope;
+        this.syncScope = scope;
+        let answer: Frame | Promise<Frame | null>;
+        try {
+          answer = this.serve(envelope, id, received, needsDecoding(json, received.length));
+        } finally {
+          this.syncScope = outer;
+        }
+        if (scope !== null && scope.nested.length > 0) {
+          void Promise.all([answer, Promise.allSettled(scope.nested)]).then(([frame]) => {
+            finish(frame);
+          });
+        } else if (answer instanceof Promise) {
           void answer.then(finish);
         } else {
           finish(answer); // a plain (non-promise) result: answered in this same task
@@ -529,10 +674,20 @@ export class KernelBridge {
       }
       case Kind.result:
       case Kind.error:
-        this.settle(envelope, id, received);
+        this.settle(envelope, id, received, needsDecoding(json, received.length));
         return;
       case Kind.cancel:
         this.cancelServing(id, (envelope as { reason?: unknown }).reason);
+        return;
+      case StreamKind.pull:
+      case StreamKind.chunk:
+      case StreamKind.end:
+      case StreamKind.error:
+      case StreamKind.cancel:
+        this.onStreamMessage(envelope, envelope.kind, id, received);
+        return;
+      case Kind.release:
+        this.pageHandles.release((envelope as { ids?: unknown }).ids);
         return;
       default:
         if (id !== 0) {
@@ -541,20 +696,39 @@ export class KernelBridge {
     }
   }
 
-  private settle(envelope: RawEnvelope, id: number, buffers: readonly ArrayBuffer[]): void {
+  private onStreamMessage(envelope: RawEnvelope, kind: string, id: number, buffers: readonly ArrayBuffer[]): void {
+    let value: unknown;
+    try {
+      value = kind === StreamKind.chunk ? decodeValue(envelope.value, buffers) : undefined;
+    } catch {
+      value = undefined; // not binary: the stream table fails the stream
+    }
+    const fields = envelope as { n?: unknown; error?: unknown; reason?: unknown };
+    this.streams.onMessage(kind, id, { n: fields.n, value, error: fields.error, reason: fields.reason });
+  }
+
+  private settle(envelope: RawEnvelope, id: number, buffers: readonly ArrayBuffer[], decode: boolean): void {
     const entry = this.pending.get(id);
     if (entry === undefined) {
+      if (envelope.kind === Kind.result) {
+        try {
+          decodeValue(envelope.value, buffers, this.streams.refusingImporter()); // cancels its streams
+        } catch {
+          // a malformed late answer: nothing to cancel
+        }
+      }
       return; // timed out, aborted or unknown: a late answer is dropped
     }
     this.pending.delete(id);
     entry.cleanup();
     if (envelope.kind === Kind.error) {
+      this.streams.stopCall(id, `the call of "${entry.method}" failed`);
       entry.reject(errorFromWire(envelope.error));
       return;
     }
     if (envelope.kind === Kind.result) {
       try {
-        entry.resolve(decodeValue(envelope.value, buffers));
+        entry.resolve(decode ? decodeValue(envelope.value, buffers, this.streams, this.windowOps.importer) : envelope.value); // fast path: plain JSON
       } catch (error) {
         entry.reject(new BridgeError(ErrorCode.badRequest, `bad result for "${entry.method}": ${String(error)}`));
       }
@@ -574,8 +748,13 @@ export class KernelBridge {
         run: () => errorFrame(id, bridgeWireError(ErrorCode.badRequest, `protocol version ${String(envelope.v)} is not ${PROTOCOL_VERSION}`))
       };
     }
-    const method = envelope.kind === Kind.call && typeof envelope.method === 'string' ? envelope.method : String(envelope.kind);
-    return { method, run: () => this.serve(envelope, id, frame.buffers) };
+    const method =
+      envelope.kind === Kind.call && typeof envelope.method === 'string'
+        ? envelope.method
+        : envelope.kind === Kind.op
+          ? `window ${String((envelope as { op?: unknown }).op)}`
+          : String(envelope.kind);
+    return { method, run: () => this.serve(envelope, id, frame.buffers, needsDecoding(frame.json, frame.buffers.length)) };
   }
 
   /**
@@ -584,40 +763,59 @@ export class KernelBridge {
    * A handler that returns a plain value (not a thenable) is answered synchronously, with no
    * promise or microtask in between; only a thenable result makes the answer a promise. The
    * promise resolves to null when Python cancelled the call meanwhile (nothing to send).
+   * `decode` false (see `needsDecoding`): the parsed arguments are used as they are.
    */
-  private serve(envelope: RawEnvelope, id: number, buffers: readonly (ArrayBuffer | Uint8Array)[]): Frame | Promise<Frame | null> {
+  private serve(
+    envelope: RawEnvelope,
+    id: number,
+    buffers: readonly (ArrayBuffer | Uint8Array)[],
+    decode: boolean
+  ): Frame | Promise<Frame | null> {
     try {
       if (envelope.kind === Kind.register) {
         const names = this.handlers.register(evaluateSource(envelope.source));
         return answerFrame({ v: PROTOCOL_VERSION, id, kind: Kind.result, value: names });
       }
+      if (envelope.kind === Kind.op) {
+        return this.windowOps.serve(id, envelope, buffers);
+      }
       if (envelope.kind !== Kind.call) {
-        return errorFrame(id, bridgeWireError(ErrorCode.badRequest, `a request must be a call or register, not ${JSON.stringify(envelope.kind)}`));
+        return errorFrame(id, bridgeWireError(ErrorCode.badRequest, `a request must be a call, op or register, not ${JSON.stringify(envelope.kind)}`));
       }
       const handler = resolveHandler(envelope.method, [this.handlers, this.globalHandlers]);
       if (!Array.isArray(envelope.args)) {
         return errorFrame(id, bridgeWireError(ErrorCode.badRequest, 'args must be an array'));
       }
-      const args = decodeValue(envelope.args, buffers) as unknown[];
+      // fast path: a frame with no buffers and no `$` is plain JSON, already the arguments
+      const decoded = this.streams.collectImports(() => (decode ? decodeValue(envelope.args, buffers, this.streams) : envelope.args) as unknown[]);
+      const args = decoded.value;
       const call = new ServingCall(envelope.method as string);
       this.serving.set(id, call);
       let value: unknown;
       try {
         value = handler.fn.apply(handlerThis(handler.self, this, call), args);
         if (isThenable(value)) {
-          return settleHandler(id, value).then((frame) => {
+          return settleHandler(id, value, this.streams).then((frame) => {
             if (this.serving.get(id) === call) {
               this.serving.delete(id);
             }
-            return call.aborted ? null : frame;
+            this.streams.releaseUnread(decoded.streams);
+            if (call.aborted) {
+              this.streams.discard(frame.streams ?? []);
+              return null;
+            }
+            return frame;
           });
         }
       } catch (error) {
         this.serving.delete(id);
+        this.streams.releaseUnread(decoded.streams);
         return errorFrame(id, errorToWire(error));
       }
       this.serving.delete(id);
-      return resultFrame(id, value);
+      const frame = resultFrame(id, value, this.streams);
+      this.streams.releaseUnread(decoded.streams);
+      return frame;
     } catch (error) {
       return requestErrorFrame(id, error);
     }
@@ -625,7 +823,7 @@ export class KernelBridge {
 }
 
 /** Await a handler's thenable result and make its answer; the promise never rejects. */
-async function settleHandler(id: number, pending: PromiseLike<unknown>): Promise<Frame> {
+async function settleHandler(id: number, pending: PromiseLike<unknown>, streams: StreamTable): Promise<AnswerFrame> {
   let value: unknown;
   try {
     value = await pending;
@@ -633,7 +831,7 @@ async function settleHandler(id: number, pending: PromiseLike<unknown>): Promise
     return errorFrame(id, errorToWire(error));
   }
   try {
-    return resultFrame(id, value);
+    return resultFrame(id, value, streams);
   } catch (error) {
     return requestErrorFrame(id, error);
   }

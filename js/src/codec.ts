@@ -3,7 +3,20 @@
  *
  * @packageDocumentation
  */
-import { BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES } from './protocol';
+import { BYTES_KEY, ESCAPE_KEY, HANDLE_KEY, MARKER_KEYS, MAX_PAYLOAD_BYTES, PY_KEY, STREAM_KEY } from './protocol';
+import type { StreamExporter, StreamImporter } from './streams';
+
+/**
+ * Sends what is not a value by reference (protocol section 13): returns the tag object
+ * (`{"$handle": [id, type]}` or `{"$py": [id, type]}`) for a function or a non-plain object.
+ */
+export type Exporter = (value: object) => Record<string, unknown>;
+
+/**
+ * Turns a received reference tag back into an object: `key` is `$handle` or `$py`, `value`
+ * what the tag holds (unchecked).
+ */
+export type Importer = (key: string, value: unknown) => unknown;
 
 /** The root a path starts from in error messages: `args` of a call or `result` of an answer. */
 export type Root = 'args' | 'result' | 'value';
@@ -139,13 +152,22 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  *
  * @param value - The value to encode.
  * @param root - The root of paths in error messages.
+ * @param streams - Sends `ReadableStream`s and async iterables as `{"$stream": id}`; without
+ *   it they are refused like other class instances.
+ * @param exporter - Optional: sends functions and non-plain objects by reference instead of
+ *   refusing them (window operations only; plain calls stay values-only).
  * @returns The JSON-ready tree and the buffers.
  * @throws TypeError naming the type and the path of the first value that cannot be sent:
  *   functions, symbols, bigints, NaN and infinities, Map, Set, Date and other class
  *   instances, strings (or keys) with a lone surrogate (no UTF-8 form), and cyclic
  *   structures (the path where the cycle closes), e.g. `cannot send function at result.k[0]`.
  */
-export function encodeValue(value: unknown, root: Root): Encoded {
+export function encodeValue(value: unknown, root: Root, streams?: StreamExporter, exporter?: Exporter): Encoded {
+  // nothing to convert (no stream, handle or binary): no copy of the tree. Not with an exporter:
+  // there a namespace object such as JSON (plain prototype, no enumerable keys) is a handle.
+  if (exporter === undefined && isPlainJson(value, 0)) {
+    return { tree: value, buffers: [] };
+  }
   const buffers: Uint8Array[] = [];
   const keys: (string | number)[] = [];
   const ancestors = new Set<object>();
@@ -170,9 +192,10 @@ export function encodeValue(value: unknown, root: Root): Encoded {
           refuse(String(item));
         }
         return item;
+      case 'function':
+        return exporter === undefined ? refuse('function') : exporter(item);
       case 'bigint':
       case 'symbol':
-      case 'function':
         return refuse(typeof item);
       default:
         break;
@@ -185,6 +208,12 @@ export function encodeValue(value: unknown, root: Root): Encoded {
     if (bytes !== null) {
       buffers.push(bytes);
       return { [BYTES_KEY]: buffers.length - 1 };
+    }
+    if (streams !== undefined) {
+      const id = streams.exportStream(object, () => formatPath(root, keys));
+      if (id !== null) {
+        return { [STREAM_KEY]: id };
+      }
     }
     if (ancestors.has(object)) {
       refuse('cyclic structure');
@@ -201,7 +230,12 @@ export function encodeValue(value: unknown, root: Root): Encoded {
       return out;
     }
     if (!isPlainObject(object)) {
+      if (exporter !== undefined) {
+        return exporter(object);
+      }
       refuse(typeName(object));
+    } else if (exporter !== undefined && tagOf(object) !== 'Object') {
+      return exporter(object); // a namespace such as JSON, Math or console: its members are not enumerable
     }
     ancestors.add(object);
     const out: Record<string, unknown> = {};
@@ -215,7 +249,7 @@ export function encodeValue(value: unknown, root: Root): Encoded {
       keys.pop();
     }
     ancestors.delete(object);
-    if (ownKeys.length === 1 && (ownKeys[0] === BYTES_KEY || ownKeys[0] === ESCAPE_KEY)) {
+    if (ownKeys.length === 1 && MARKER_KEYS.includes(ownKeys[0])) {
       return { [ESCAPE_KEY]: out };
     }
     return out;
@@ -223,6 +257,75 @@ export function encodeValue(value: unknown, root: Root): Encoded {
 
   const tree = walk(value);
   return { tree, buffers };
+}
+
+/** Deeper than this, the fast check gives up and the full walk (which finds cycles) runs. */
+const PLAIN_MAX_DEPTH = 32;
+
+/**
+ * The fast path of {@link encodeValue} (Python's codec has the same): true when `value` is
+ * already its own wire tree, i.e. `JSON.stringify(value)` is the encoding. Only `null`,
+ * booleans, finite numbers, well-formed strings, arrays (no holes) and plain objects with
+ * well-formed keys, none of them a placeholder look-alike (an object whose only key is
+ * `$bytes` or `$escape`), at most {@link PLAIN_MAX_DEPTH} deep (so a cycle ends the check).
+ * Anything else (undefined, bytes, a class instance, a function...) returns false and the
+ * full walk handles or refuses it, with the path in the message.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'boolean':
+      return true;
+    case 'string':
+      return isWellFormed(value);
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) {
+    return true;
+  }
+  if (depth >= PLAIN_MAX_DEPTH) {
+    return false;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !isPlainJson(value[i], depth + 1)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    return false;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 1 && MARKER_KEYS.includes(keys[0])) {
+    return false;
+  }
+  for (const key of keys) {
+    if (!isWellFormed(key) || !isPlainJson((value as Record<string, unknown>)[key], depth + 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Whether a received frame may hold a placeholder or an escape, so that its JSON must be
+ * walked by {@link decodeValue}. Without buffers and without a `$` (or a `\u` escape, which
+ * could spell one) in the text there is none: the parsed JSON is the value as it is. Python's
+ * codec makes the same check.
+ *
+ * @param json - The frame's JSON text.
+ * @param bufferCount - How many buffers the frame has.
+ * @returns False when `JSON.parse(json)` needs no decoding.
+ */
+export function needsDecoding(json: string, bufferCount: number): boolean {
+  return bufferCount > 0 || json.includes('$') || json.includes('\\u');
 }
 
 /** A received value that breaks the encoding rules: a bad placeholder or escape. */
@@ -241,10 +344,20 @@ export type ReceivedBuffer = ArrayBuffer | Uint8Array;
  *
  * @param tree - The parsed JSON value.
  * @param buffers - The frame's buffers; `{"$bytes": n}` becomes a `Uint8Array` over `buffers[n]`.
- * @returns The value: JSON types, plain objects, arrays and `Uint8Array`s.
- * @throws DecodeError if a placeholder names a missing buffer or an escape is malformed.
+ * @param streams - Makes the value of each `{"$stream": id}` (a `ReadableStream`); without it
+ *   such a tag is a {@link DecodeError}.
+ * @param importer - Optional: turns `$handle` and `$py` tags into objects; without it such a
+ *   tag is refused with a DecodeError.
+ * @returns The value: JSON types, plain objects, arrays, `Uint8Array`s (and streams, handles).
+ * @throws DecodeError if a placeholder names a missing buffer, an escape is malformed, or a
+ *   stream or reference tag is not allowed here or is malformed.
  */
-export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[]): unknown {
+export function decodeValue(
+  tree: unknown,
+  buffers: readonly ReceivedBuffer[],
+  streams?: StreamImporter,
+  importer?: Importer,
+): unknown {
   const walk = (item: unknown): unknown => {
     if (item === null || typeof item !== 'object') {
       return item;
@@ -261,6 +374,22 @@ export function decodeValue(tree: unknown, buffers: readonly ReceivedBuffer[]): 
       }
       const buffer = buffers[index];
       return buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+    }
+    if (keys.length === 1 && keys[0] === STREAM_KEY) {
+      const id = object[STREAM_KEY];
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 1) {
+        throw new DecodeError(`bad ${STREAM_KEY} ${JSON.stringify(id)}: a stream id is an integer >= 1`);
+      }
+      if (streams === undefined) {
+        throw new DecodeError(`bad frame: stream ${id} where no stream can be received`);
+      }
+      return streams.importStream(id);
+    }
+    if (keys.length === 1 && (keys[0] === HANDLE_KEY || keys[0] === PY_KEY)) {
+      if (importer === undefined) {
+        throw new DecodeError(`a ${keys[0]} reference is not accepted here: only window operations carry references`);
+      }
+      return importer(keys[0], object[keys[0]]);
     }
     let source = object;
     if (keys.length === 1 && keys[0] === ESCAPE_KEY) {

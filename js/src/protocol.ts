@@ -19,11 +19,43 @@ export const Kind = {
   register: 'litebridge.register',
   result: 'litebridge.result',
   error: 'litebridge.error',
-  cancel: 'litebridge.cancel'
+  cancel: 'litebridge.cancel',
+  op: 'litebridge.op',
+  apply: 'litebridge.apply',
+  release: 'litebridge.release'
 } as const;
 
 /** One of the message kind strings. */
 export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** Stream message kinds (protocol section 2, "Streams"); the envelope `id` is the stream id. */
+export const StreamKind = {
+  /** Consumer -> producer: `n` more chunks may be sent. */
+  pull: 'litebridge.stream.pull',
+  /** Producer -> consumer: one chunk, `value` is `{"$bytes": 0}`. */
+  chunk: 'litebridge.stream.chunk',
+  /** Producer -> consumer: the stream ended. */
+  end: 'litebridge.stream.end',
+  /** Producer -> consumer: the stream failed with `error`. */
+  error: 'litebridge.stream.error',
+  /** Consumer -> producer: stop producing (optional `reason`). */
+  cancel: 'litebridge.stream.cancel'
+} as const;
+
+/** One of the stream message kind strings. */
+export type StreamKind = (typeof StreamKind)[keyof typeof StreamKind];
+
+/** Tag of a byte stream in a value: `{"$stream": id}`, id >= 1 chosen by the producer. */
+export const STREAM_KEY = '$stream';
+
+/** Largest chunk a producer sends, in bytes; larger source chunks are split. */
+export const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Chunks a consumer lets be in flight or queued per stream: the memory bound is
+ * `STREAM_WINDOW_CHUNKS * STREAM_CHUNK_BYTES` (4 MiB) per stream and side.
+ */
+export const STREAM_WINDOW_CHUNKS = 4;
 
 /** Error codes set when the bridge itself produced an error (protocol section 5). */
 export const ErrorCode = {
@@ -33,7 +65,8 @@ export const ErrorCode = {
   badRequest: 'bad_request',
   busy: 'busy',
   closed: 'closed',
-  timeout: 'timeout'
+  timeout: 'timeout',
+  unknownProperty: 'unknown_property'
 } as const;
 
 /** One of the bridge error code strings. */
@@ -53,6 +86,24 @@ export const BYTES_KEY = '$bytes';
 
 /** Wrapper key of an application object that would look like a placeholder. */
 export const ESCAPE_KEY = '$escape';
+
+/** Tag of a page object sent by reference: `{"$handle": [id, typeName]}` (protocol section 13). */
+export const HANDLE_KEY = '$handle';
+
+/** Tag of a Python callable sent by reference: `{"$py": [id, typeName]}` (protocol section 13). */
+export const PY_KEY = '$py';
+
+/** Every key that, alone in an application object, makes the encoder escape it. */
+export const MARKER_KEYS: readonly string[] = ['$bytes', '$escape', '$stream', '$handle', '$py'];
+
+/** Handle id of the page's `globalThis` (Python's `litebridge.window`); never released. */
+export const GLOBAL_HANDLE = 0;
+
+/** The operations of a `litebridge.op` message (protocol section 13). */
+export const OPS = ['get', 'set', 'call', 'new', 'dir', 'listen'] as const;
+
+/** One of the `litebridge.op` operations. */
+export type Op = (typeof OPS)[number];
 
 /** Largest frame a sender may send: UTF-8 JSON plus every buffer, in bytes (256 MiB). */
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
@@ -124,8 +175,50 @@ export interface CancelMessage extends EnvelopeBase {
   reason?: string;
 }
 
+/** `litebridge.op`, worker -> page: an operation on a page object (protocol section 13). */
+export interface OpMessage extends EnvelopeBase {
+  kind: typeof Kind.op;
+  /** What to do. */
+  op: Op;
+  /** The handle id of the object operated on; {@link GLOBAL_HANDLE} is `globalThis`. */
+  target: number;
+  /** The property (for `get`, `set`, and `call` of a method); absent: the target itself. */
+  name?: string | number;
+  /** Optional: properties read from `target` first (`["document"]`: `target.document`). */
+  path?: (string | number)[];
+  /** Encoded arguments; for `set`, `[value]`. */
+  args: unknown[];
+  /** True when Python is blocked until answered. */
+  sync?: boolean;
+}
+
+/** `litebridge.apply`, page -> worker: call a Python callable the page holds (section 13). */
+export interface ApplyMessage extends EnvelopeBase {
+  kind: typeof Kind.apply;
+  /** The Python object id from its `$py` tag. */
+  object: number;
+  /** Encoded arguments. */
+  args: unknown[];
+}
+
+/** `litebridge.release`, both directions: references the sender dropped (section 13). */
+export interface ReleaseMessage extends EnvelopeBase {
+  kind: typeof Kind.release;
+  /** `[id, count]` pairs: the receiver's id and how many times the sender had received it. */
+  ids: [number, number][];
+}
+
 /** Every JSON envelope. */
-export type Envelope = ReadyMessage | CallMessage | RegisterMessage | ResultMessage | ErrorMessage | CancelMessage;
+export type Envelope =
+  | ReadyMessage
+  | CallMessage
+  | RegisterMessage
+  | ResultMessage
+  | ErrorMessage
+  | CancelMessage
+  | OpMessage
+  | ApplyMessage
+  | ReleaseMessage;
 
 /**
  * `litebridge.hello`, worker -> page, posted on the kernel's `Worker` as a structured-clone
@@ -178,7 +271,9 @@ export const Slot = {
   /** Bytes of the whole frame. */
   TOTAL_BYTES: 3,
   /** 0 until the page has attached, then 1. */
-  PAGE_READY: 4
+  PAGE_READY: 4,
+  /** Incremented by the worker when it starts a sync call that is not nested in another. */
+  EPOCH: 5
 } as const;
 
 /** Phases stored in the low 3 bits of `STATE`. */
@@ -188,7 +283,11 @@ export const Phase = {
   REQUEST_ACK: 2,
   CLAIMED: 3,
   RESPONSE: 4,
-  RESPONSE_ACK: 5
+  RESPONSE_ACK: 5,
+  /** The page wrote a chunk of a page -> Python request while the worker is blocked (re-entry). */
+  CALLBACK: 6,
+  /** The worker read a callback chunk that was not the last, and wants the next. */
+  CALLBACK_ACK: 7
 } as const;
 
 /** One of the phase numbers. */

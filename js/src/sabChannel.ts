@@ -5,12 +5,12 @@
  */
 import type { Frame } from './frame';
 import { FrameReader, FrameWriter } from './frame';
-import { CHUNK_WAIT_MS, HEADER_BYTES, PHASE_SPAN, Phase, Slot } from './protocol';
+import { CHUNK_WAIT_MS, HEADER_BYTES, PHASE_SPAN, Phase, SEQ_WRAP, Slot } from './protocol';
 import { nativeWaitAsync } from './waitAsyncFix';
 
-/** What the bridge does with a request: the method name (for `busy`) and how to answer. */
+/** What the bridge does with a request: the method name (for messages) and how to answer. */
 export interface ServedRequest {
-  /** The handler name, reported in `busy` errors while the worker is blocked on it. */
+  /** The handler name, for messages. */
   method: string;
   /**
    * Start the handler and return its answer: the frame itself when the handler returned a
@@ -33,6 +33,29 @@ export type WaitAsyncFn = NonNullable<typeof nativeWaitAsync>;
  * 1000. The first sync call after a quiet spell waits at most this long to be seen.
  */
 export const MAX_POLL_MS = 50;
+
+/**
+ * Whether sequence number `seq` comes after `last` (sequence numbers wrap at `SEQ_WRAP`).
+ *
+ * @param seq - A sequence number seen in `STATE`.
+ * @param last - The last one dispatched (0: none yet).
+ */
+export function isNewerSeq(seq: number, last: number): boolean {
+  if (seq === last) {
+    return false;
+  }
+  return seq > last ? seq - last < SEQ_WRAP / 2 : last - seq > SEQ_WRAP / 2;
+}
+
+/** A page -> Python request waiting to be written into the SAB of a blocked worker. */
+interface NestedRequest {
+  frame: Frame;
+  /** Sends it on the port instead (the worker stopped being blocked first). */
+  fallback: () => void;
+}
+
+/** How long one look at `STATE` sleeps while waiting for a chance to write, in milliseconds. */
+const RECHECK_MS = 250;
 
 /** One wait while `state[index] === value`: `Atomics.waitAsync`, or a sleep of `pollMs`. */
 async function waitOnce(
@@ -69,7 +92,10 @@ export class SabChannel {
   private stopped = false;
   private incoming: { seq: number; reader: FrameReader } | null = null;
   private lastDispatchedSeq = 0;
-  private current: { seq: number; method: string } | null = null;
+  /** The `EPOCH` slot when each open call was dispatched: a newer epoch means it ended. */
+  private readonly epochs = new Map<number, number>();
+  private readonly nested: NestedRequest[] = [];
+  private nestedRunning = false;
 
   /**
    * @param sab - The buffer from the hello (`HEADER_BYTES` of header, then the payload).
@@ -99,20 +125,106 @@ export class SabChannel {
   }
 
   /**
-   * The handler the worker is blocked on, or null when it is not blocked in a sync call.
+   * Deliver a page -> Python request to a worker blocked in a sync call (protocol section 8):
+   * it is written into the SAB as `CALLBACK` chunks instead of an answer; the worker serves
+   * it on the blocked call's stack and goes back to waiting. Requests are written in order,
+   * one at a time; the first is written before this returns when the worker is waiting.
    *
-   * @returns A method name, `"(unknown)"` if the request is not decoded yet, or null.
+   * @param frame - The request (a `litebridge.call` or `litebridge.apply` frame).
+   * @param fallback - Posts it on the port instead; called if the worker stops being blocked
+   *   before it could be written.
+   * @returns False when the worker is not blocked (post it on the port).
    */
-  blockedMethod(): string | null {
-    if (this.stopped) {
-      return null;
+  sendNested(frame: Frame, fallback: () => void): boolean {
+    if (this.stopped || Atomics.load(this.header, Slot.STATE) % PHASE_SPAN === Phase.IDLE) {
+      return false;
     }
-    const state = Atomics.load(this.header, Slot.STATE);
-    if (state % PHASE_SPAN === Phase.IDLE) {
-      return null;
+    this.nested.push({ frame, fallback });
+    if (!this.nestedRunning) {
+      void this.drainNested();
     }
-    const seq = Math.floor(state / PHASE_SPAN);
-    return this.current !== null && this.current.seq === seq ? this.current.method : '(unknown)';
+    return true;
+  }
+
+  private async drainNested(): Promise<void> {
+    this.nestedRunning = true;
+    try {
+      while (this.nested.length > 0 && !this.stopped) {
+        await this.writeNested(this.nested[0]);
+        this.nested.shift();
+      }
+    } finally {
+      this.nestedRunning = false;
+    }
+  }
+
+  /** Claim the SAB of the call the worker waits on and write `request` as CALLBACK chunks. */
+  private async writeNested(request: NestedRequest): Promise<void> {
+    let base: number;
+    for (;;) {
+      if (this.stopped) {
+        return;
+      }
+      const state = Atomics.load(this.header, Slot.STATE);
+      const phase = state % PHASE_SPAN;
+      if (phase === Phase.IDLE) {
+        request.fallback(); // no longer blocked: it reads the port again
+        return;
+      }
+      const seq = Math.floor(state / PHASE_SPAN);
+      if (phase === Phase.REQUEST && this.epochs.has(seq)) {
+        base = seq * PHASE_SPAN;
+        if (Atomics.compareExchange(this.header, Slot.STATE, state, base + Phase.CLAIMED) === state) {
+          break;
+        }
+        continue;
+      }
+      await waitOnce(this.waitAsync, this.header, Slot.STATE, state, RECHECK_MS, 1);
+    }
+    const writer = new FrameWriter(request.frame.json, request.frame.buffers);
+    this.header[Slot.TOTAL_BYTES] = writer.totalBytes;
+    for (;;) {
+      const index = writer.chunkIndex;
+      this.header[Slot.CHUNK_BYTES] = writer.writeChunk(this.payload);
+      this.header[Slot.CHUNK_INDEX] = index;
+      Atomics.store(this.header, Slot.STATE, base + Phase.CALLBACK);
+      Atomics.notify(this.header, Slot.STATE);
+      if (writer.done) {
+        return; // the worker serves it and stores base + REQUEST when done
+      }
+      const seen = await this.waitWhile(base + Phase.CALLBACK, CHUNK_WAIT_MS);
+      if (seen !== base + Phase.CALLBACK_ACK) {
+        console.warn(`litebridge: the kernel did not acknowledge chunk ${index} of a call made while it was blocked`);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Wait until the worker waits on call `seq` again (`REQUEST`) and claim it for the answer.
+   *
+   * @returns False when the worker gave up on that call (its answer is dropped).
+   */
+  private async claimLater(seq: number): Promise<boolean> {
+    const base = seq * PHASE_SPAN;
+    for (;;) {
+      if (this.stopped) {
+        return false;
+      }
+      const state = Atomics.load(this.header, Slot.STATE);
+      if (this.nested.length === 0 && state === base + Phase.REQUEST) {
+        if (Atomics.compareExchange(this.header, Slot.STATE, state, base + Phase.CLAIMED) === state) {
+          return true;
+        }
+        continue;
+      }
+      // Still open while the worker is inside the same outermost call (serving a callback of
+      // it, or a sync call made by that callback); a new epoch or IDLE means it gave up.
+      if (state % PHASE_SPAN === Phase.IDLE || this.header[Slot.EPOCH] !== this.epochs.get(seq)) {
+        return false;
+      }
+      await waitOnce(this.waitAsync, this.header, Slot.STATE, state, RECHECK_MS, 1);
+    }
   }
 
   private async run(): Promise<void> {
@@ -157,8 +269,8 @@ export class SabChannel {
     const seq = Math.floor(state / PHASE_SPAN);
     const index = this.header[Slot.CHUNK_INDEX];
     if (index === 0) {
-      if (this.lastDispatchedSeq === seq || this.incoming?.seq === seq) {
-        return false;
+      if (!isNewerSeq(seq, this.lastDispatchedSeq) || this.incoming?.seq === seq) {
+        return false; // already read (the worker waits on it again after a nested call)
       }
       try {
         this.incoming = { seq, reader: new FrameReader(this.header[Slot.TOTAL_BYTES]) };
@@ -192,8 +304,8 @@ export class SabChannel {
     this.incoming = null;
     this.lastDispatchedSeq = seq;
     const served = this.serve(frame);
-    // Before the handler starts: it may call into the kernel at once and must see `busy`.
-    this.current = { seq, method: served.method };
+    // Before the handler starts: a call into the kernel it makes at once goes into the SAB.
+    this.epochs.set(seq, this.header[Slot.EPOCH]);
     const answer = served.run();
     if (answer instanceof Promise) {
       void answer.then((frame) => (frame === null ? undefined : this.respond(seq, frame)));
@@ -207,11 +319,18 @@ export class SabChannel {
   private async respond(seq: number, answer: Frame): Promise<void> {
     const base = seq * PHASE_SPAN;
     if (this.stopped) {
+      this.epochs.delete(seq);
       return;
     }
-    if (Atomics.compareExchange(this.header, Slot.STATE, base + Phase.REQUEST, base + Phase.CLAIMED) !== base + Phase.REQUEST) {
+    if (
+      (this.nested.length > 0 ||
+        Atomics.compareExchange(this.header, Slot.STATE, base + Phase.REQUEST, base + Phase.CLAIMED) !== base + Phase.REQUEST) &&
+      !(await this.claimLater(seq))
+    ) {
+      this.epochs.delete(seq);
       return; // the worker timed out: drop the late answer
     }
+    this.epochs.delete(seq);
     const writer = new FrameWriter(answer.json, answer.buffers);
     this.header[Slot.TOTAL_BYTES] = writer.totalBytes;
     for (;;) {

@@ -84,9 +84,9 @@ export function installWaitAsyncFix(): boolean {
     if (result.async || !active) {
       return result;
     }
-    // Settle on a later task, not a microtask: when coincident reads a result string the
-    // worker is still copying into the buffer (its second phase publishes nothing but the
-    // first characters), a task boundary gives the copy time to finish.
+    // Settle on a later task, not a microtask. This does not make a reply the worker is still
+    // writing complete (a task boundary is no bound on the worker's copy): coincidentResultFix
+    // hands the worker a private buffer for that, so coincident only sees finished replies.
     const outcome = result.value;
     return { async: true, value: new Promise((resolve) => setTimeout(resolve, 0, outcome)) };
   };

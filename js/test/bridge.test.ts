@@ -176,6 +176,34 @@ describe('KernelBridge over the port (async transport)', () => {
     assert.equal(await bridge.call('next'), 'answer to 2');
   });
 
+  it('shares one deadline timer among its calls, and times each out at its own deadline', async () => {
+    python.answer = () => ({ json: { kind: 'litebridge.result', value: 1 } });
+    const realSetTimeout = globalThis.setTimeout;
+    let armed = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      armed += 1;
+      return realSetTimeout(...args);
+    }) as typeof setTimeout;
+    try {
+      for (let i = 0; i < 50; i++) {
+        assert.equal(await bridge.call('echo'), 1);
+      }
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    assert.equal(armed, 1, 'one timer for 50 calls answered in time (it stays armed for the first deadline)');
+    python.answer = () => null;
+    const started = performance.now();
+    const late = bridge.invoke('late', [], { timeoutMs: 300 });
+    const early = bridge.invoke('early', [], { timeoutMs: 20 }); // earlier than the armed deadline
+    await assert.rejects(early, (error: unknown) => error instanceof BridgeError && error.code === 'timeout' && /"early" within 20 ms/.test(error.message));
+    assert.ok(performance.now() - started < 250, 'the earlier deadline re-armed the timer');
+    assert.equal(bridge.counts().calls, 1);
+    await assert.rejects(late, (error: unknown) => error instanceof BridgeError && error.code === 'timeout' && /"late" within 300 ms/.test(error.message));
+    assert.ok(performance.now() - started >= 299);
+    assert.equal(bridge.counts().calls, 0);
+  });
+
   it('rejects with the signal\'s reason when aborted', async () => {
     const controller = new AbortController();
     const pending = bridge.invoke('slow', [], { signal: controller.signal });
@@ -287,7 +315,7 @@ describe('KernelBridge over the port (async transport)', () => {
     assert.equal((answer.envelope.error as Envelope).code, 'bad_request');
   });
 
-  it('rejects page -> Python calls with busy while a sync call is served, and the handler\'s error reaches Python', async () => {
+  it('sends page -> Python calls on the port while a sync (jspi) call is served: not refused', async () => {
     globals.register({
       async reenter() {
         return bridge.call('multiply', 1, 2);
@@ -295,12 +323,7 @@ describe('KernelBridge over the port (async transport)', () => {
     });
     python.answer = () => ({ json: { kind: 'litebridge.result', value: 2 } });
     const answer = await python.request({ kind: 'litebridge.call', method: 'reenter', args: [], sync: true });
-    const error = answer.envelope.error as Envelope;
-    assert.equal(error.type, 'BridgeError');
-    assert.equal(error.code, 'busy'); // the code crosses, so Python raises JSError(code="busy")
-    assert.match(error.message as string, /blocked in call_sync of handler "reenter"/);
-    // Once the sync call is answered, page -> Python calls are served again.
-    assert.equal(await bridge.call('multiply', 1, 2), 2);
+    assert.equal(answer.envelope.value, 2);
   });
 });
 
@@ -319,7 +342,7 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
 
   const settle = (ms = 20): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-  it('a cancel from Python aborts the handler\'s signal, drops its answer and ends busy', async () => {
+  it('a cancel from Python aborts the handler\'s signal and drops its answer', async () => {
     const seen: { aborted?: boolean; reason?: string } = {};
     globals.register({
       hang(this: { signal: AbortSignal }) {
@@ -337,7 +360,6 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
     python.helper.post(JSON.stringify({ v: 1, id: 7, kind: 'litebridge.call', method: 'hang', args: [], sync: true }), null);
     await settle();
     assert.deepEqual(bridge.counts(), { calls: 0, serving: 1 });
-    await assert.rejects(bridge.call('x'), (error: unknown) => error instanceof BridgeError && error.code === 'busy');
     // Python's call_sync timed out: it cancels the call
     python.helper.post(JSON.stringify({ v: 1, id: 7, kind: 'litebridge.cancel', reason: 'call_sync timed out in Python' }), null);
     await settle();
@@ -345,7 +367,7 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
     assert.match(seen.reason ?? '', /cancelled: call_sync timed out in Python/);
     assert.deepEqual(bridge.counts(), { calls: 0, serving: 0 });
     assert.equal(python.frames.filter((f) => f.envelope.id === 7).length, 0, 'no answer to a cancelled call');
-    assert.equal(await bridge.call('x'), 'served', 'the kernel is not reported busy any more');
+    assert.equal(await bridge.call('x'), 'served');
   });
 
   it('aborting or timing out a page -> Python call sends a cancel for it', async () => {

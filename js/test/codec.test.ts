@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { decodeValue, DecodeError, encodeValue, formatPath } from '../src/codec';
+import { decodeValue, DecodeError, encodeValue, formatPath, needsDecoding } from '../src/codec';
 
 /** Encode, go through JSON text like the wire does, decode. */
 function roundTrip(value: unknown): unknown {
@@ -79,6 +79,44 @@ describe('encodeValue / decodeValue', () => {
     const value = Object.create(null) as Record<string, unknown>;
     value.a = 1;
     assert.deepEqual(roundTrip(value), { a: 1 });
+  });
+});
+
+describe('the plain-JSON fast paths', () => {
+  it('encodes a plain JSON value as itself: no copy of the tree', () => {
+    const value = [{ op: 'echo', n: 42, x: 1.5, s: 'héllo', ok: true, none: null, list: [1, [2, { a: -0 }]] }];
+    const encoded = encodeValue(value, 'args');
+    assert.equal(encoded.tree, value);
+    assert.deepEqual(encoded.buffers, []);
+  });
+
+  it('falls back to the full walk for anything that needs converting or refusing', () => {
+    // each of these goes through the walk: converted, escaped or refused with its path
+    assert.deepEqual(encodeValue([1, undefined], 'args').tree, [1, null]);
+    assert.deepEqual(encodeValue([, 1], 'args').tree, [null, 1]); // eslint-disable-line no-sparse-arrays
+    assert.deepEqual(encodeValue({ k: undefined }, 'args').tree, { k: null });
+    assert.deepEqual(encodeValue({ $bytes: 1 }, 'args').tree, { $escape: { $bytes: 1 } });
+    assert.deepEqual(encodeValue([new Uint8Array([1])], 'args').tree, [{ $bytes: 0 }]);
+    assert.throws(() => encodeValue({ a: [Number.NaN] }, 'args'), /cannot send NaN at args\.a\[0\]/);
+    assert.throws(() => encodeValue({ toJSON: () => 1 }, 'result'), /cannot send function at result\.toJSON/);
+    assert.throws(() => encodeValue(['\ud800'], 'args'), /lone surrogate at args\[0\]/);
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    assert.throws(() => encodeValue(cyclic, 'args'), /cannot send cyclic structure at args\[0\]/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) {
+      deep = [deep];
+    }
+    assert.equal(JSON.stringify(encodeValue(deep, 'args').tree), JSON.stringify(deep)); // deep but fine
+  });
+
+  it('decodes only frames that can hold a placeholder or an escape', () => {
+    assert.equal(needsDecoding('{"args":[{"n":1,"s":"x"}]}', 0), false);
+    assert.equal(needsDecoding('{"args":[{"$bytes":0}]}', 1), true);
+    assert.equal(needsDecoding('{"args":[{"$escape":{"a":1}}]}', 0), true);
+    assert.equal(needsDecoding('{"args":["price: 5$"]}', 0), true); // a false alarm is only slower
+    assert.equal(needsDecoding('{"args":[{"\\u0024bytes":0}]}', 0), true);
+    assert.equal(needsDecoding('{"args":[]}', 2), true);
   });
 });
 

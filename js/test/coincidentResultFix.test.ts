@@ -1,15 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { COINCIDENT_CHANNEL, disableCoincidentResultFix, installCoincidentResultFix } from '../src/coincidentResultFix';
+import {
+  COINCIDENT_CHANNEL,
+  disableCoincidentResultFix,
+  installCoincidentResultFix,
+  redirectCall
+} from '../src/coincidentResultFix';
+import { nativeWaitAsync } from '../src/waitAsyncFix';
+
+const waitAsync = nativeWaitAsync as NonNullable<typeof nativeWaitAsync>;
 
 /** Node has no Worker global: a stand-in with the EventTarget side of a DOM Worker. */
 class FakeWorker extends EventTarget {
+  /** What the page posted to the worker, in order. */
+  readonly posted: unknown[] = [];
   constructor(readonly url: string | URL, readonly options?: WorkerOptions) {
     super();
   }
-  postMessage(): void {
+  postMessage(message: unknown): void {
     // the test dispatches the worker's messages itself
+    this.posted.push(message);
   }
 }
 (globalThis as { Worker?: unknown }).Worker = FakeWorker;
@@ -42,6 +53,31 @@ function workerBuffer(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(bytes + (bytes % 4)));
 }
 
+/**
+ * coincident 1.x, page side of a page -> worker call, second phase, after it posted `[id, sb]`:
+ * the worker (the test) has written the first half of the reply into the buffer it was given
+ * when the page calls `waitAsync(sb, 0, 0)`; `finish` writes the rest and notifies.
+ */
+function pageCallReply(worker: FakeWorker, sb: Int32Array): { outcome: unknown; finish: () => void } {
+  const details = (worker.posted.at(-1) as Record<string, unknown[]>)[COINCIDENT_CHANNEL];
+  const given = details[1] as Int32Array;
+  const units = new Uint16Array(given.buffer);
+  const half = RESULT.length >> 1;
+  for (let i = 0; i < half; i++) {
+    units[i] = RESULT.charCodeAt(i);
+  }
+  const result = waitAsync(sb, 0, 0);
+  return {
+    outcome: result.value,
+    finish: () => {
+      for (let i = half; i < RESULT.length; i++) {
+        units[i] = RESULT.charCodeAt(i);
+      }
+      Atomics.notify(given, 0);
+    }
+  };
+}
+
 function decode(sb: Int32Array): string {
   return new TextDecoder('utf-16').decode(new Uint16Array(sb.buffer).slice(0, RESULT.length));
 }
@@ -67,6 +103,43 @@ describe('coincidentResultFix (coincident 1.x: the worker reads the result while
     assert.equal(seen.length, RESULT.length);
     assert.ok(seen.every((slot) => slot === 0), 'the worker keeps waiting while the result is written');
     assert.equal(decode(target), RESULT);
+  });
+
+  it('page -> worker, without it: the page finds slot 0 set while the reply is half written', () => {
+    const worker = new FakeWorker('kernel.js');
+    const sb = workerBuffer();
+    worker.postMessage({ [COINCIDENT_CHANNEL]: [7, sb] });
+    const reply = pageCallReply(worker, sb);
+    assert.equal(reply.outcome, 'not-equal', 'coincident reads at once');
+    assert.notEqual(decode(sb), RESULT, 'and gets a torn string');
+  });
+
+  it('page -> worker, with it: the page waits until the worker notifies, then reads all of it', async () => {
+    // coincident captures worker.postMessage when the kernel is created: the subclass's own
+    const worker = new globalThis.Worker('kernel.js') as unknown as FakeWorker;
+    const sb = workerBuffer();
+    worker.postMessage({ [COINCIDENT_CHANNEL]: [7, sb] });
+    const reply = pageCallReply(worker, sb);
+    assert.equal(Atomics.load(sb, 0), 0, 'nothing visible while the worker writes');
+    assert.ok(reply.outcome instanceof Promise, 'coincident waits');
+    reply.finish();
+    assert.equal(await reply.outcome, 'ok');
+    assert.equal(decode(sb), RESULT);
+    // phase one ([id, sb, name, args]) too: sb[1] (the length) is there when sb[0] is
+    const first = new Int32Array(new SharedArrayBuffer(8));
+    worker.postMessage({ [COINCIDENT_CHANNEL]: [8, first, 'execute', []] });
+    const handed = ((worker.posted.at(-1) as Record<string, unknown[]>)[COINCIDENT_CHANNEL])[1] as Int32Array;
+    assert.notEqual(handed, first);
+    const waited = waitAsync(first, 0, 0);
+    handed[1] = RESULT.length;
+    handed[0] = 1;
+    Atomics.notify(handed, 0);
+    assert.equal(await waited.value, 'ok');
+    assert.deepEqual([...first], [1, RESULT.length]);
+    // not a coincident call, or a buffer already answered: left alone
+    assert.equal(redirectCall({ other: [1, first] }), false);
+    assert.equal(redirectCall({ [COINCIDENT_CHANNEL]: [1, first] }), false);
+    assert.equal(redirectCall({ [COINCIDENT_CHANNEL]: [1, workerBuffer()] }, null), false);
   });
 
   it('leaves other messages and notifies alone', () => {

@@ -33,7 +33,7 @@ const MiB = 1024 * 1024;
 describe('synchronous calls over the SharedArrayBuffer', () => {
   const handlers = new HandlerRegistry();
   const bridge = new KernelBridge('kernel-sab', handlers, '0.1.0');
-  let result: { created: boolean; ready: boolean; outcomes: Outcome[] };
+  let result: { created: boolean; ready: boolean; outcomes: Outcome[]; log: string[] };
   let worker: Worker;
   const seenByHandlers: string[] = [];
 
@@ -49,11 +49,21 @@ describe('synchronous calls over the SharedArrayBuffer', () => {
       },
       async reenter() {
         try {
-          await bridge.call('anything');
-          return 'served';
+          return await bridge.call('anything');
         } catch (error) {
           return error instanceof BridgeError ? [error.code, error.message] : String(error);
         }
+      },
+      clickLike() {
+        // as el.click() with a Python listener: the page function calls Python and returns at once
+        void bridge.call('clicked');
+        return 'clicked once';
+      },
+      async reenterNested() {
+        return bridge.call('nestedSync');
+      },
+      async bigCallback() {
+        return bridge.call('bigArgument', new Uint8Array(9 * MiB).fill(7));
       },
       record: (x: string) => {
         seenByHandlers.push(x);
@@ -83,7 +93,11 @@ describe('synchronous calls over the SharedArrayBuffer', () => {
       { envelope: { kind: 'litebridge.call', method: 'reenter', args: [], sync: true }, timeoutMs: 5000 },
       { envelope: { kind: 'litebridge.register', source: '{ twice(x) { return 2 * x } }' }, timeoutMs: 5000 },
       { envelope: { kind: 'litebridge.call', method: 'twice', args: [21], sync: true }, timeoutMs: 5000 },
-      { envelope: { kind: 'litebridge.call', method: 'record', args: ['x'], sync: true }, timeoutMs: 5000, repeat: 1000 }
+      { envelope: { kind: 'litebridge.call', method: 'record', args: ['x'], sync: true }, timeoutMs: 5000, repeat: 1000 },
+      { envelope: { kind: 'litebridge.call', method: 'clickLike', args: [], sync: true }, timeoutMs: 5000 },
+      { envelope: { kind: 'litebridge.call', method: 'reenterNested', args: [], sync: true }, timeoutMs: 5000 },
+      { envelope: { kind: 'litebridge.call', method: 'bigCallback', args: [], sync: true }, timeoutMs: 5000 },
+      { envelope: { kind: 'litebridge.call', method: 'echo', args: ['after'], sync: true }, timeoutMs: 5000 }
     ]);
     result = await done;
   });
@@ -152,10 +166,29 @@ describe('synchronous calls over the SharedArrayBuffer', () => {
     assert.match(error.message as string, /nope/);
   });
 
-  it('rejects a page -> Python call made while the kernel is blocked, with busy', () => {
-    const value = result.outcomes[8].envelope?.value as [string, string];
-    assert.equal(value[0], 'busy');
-    assert.match(value[1], /blocked in call_sync of handler "reenter"/);
+  it('serves a page -> Python call made while the kernel is blocked, on the blocked stack (re-entry)', () => {
+    assert.equal(result.outcomes[8].envelope?.value, 'served:anything');
+    const log = result.log;
+    assert.ok(log.indexOf('served anything') < log.indexOf('answered reenter'), log.join(', '));
+  });
+
+  it('serves the callback of a handler that returns at once before the blocked call returns', () => {
+    assert.equal(result.outcomes[12].envelope?.value, 'clicked once');
+    const log = result.log;
+    assert.equal(log.indexOf('served clicked'), log.indexOf('answered clickLike') - 1, log.join(', '));
+  });
+
+  it('lets a callback served during a sync call make a sync call of its own', () => {
+    assert.equal(result.outcomes[13].ok, true, JSON.stringify(result.outcomes[13]));
+    assert.deepEqual(result.outcomes[13].envelope?.value, ['inner']);
+  });
+
+  it('carries a callback larger than the SAB (several CALLBACK chunks) intact', () => {
+    assert.deepEqual(result.outcomes[14].envelope?.value, [[9 * MiB, 7 * 9 * MiB]]);
+  });
+
+  it('leaves the SAB ready for the next call', () => {
+    assert.deepEqual(result.outcomes[15].envelope?.value, ['after']);
   });
 
   it('serves register over the SAB, then the registered handler', () => {

@@ -12,8 +12,20 @@ import { describe, it } from 'node:test';
 import { decodeValue, encodeValue } from '../src/codec';
 import { BridgeError, errorFromWire } from '../src/errors';
 import { FrameWriter } from '../src/frame';
-import { ErrorCode, FORBIDDEN_SEGMENTS, INTERRUPT_KIND, Kind, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION } from '../src/protocol';
+import {
+  ErrorCode,
+  FORBIDDEN_SEGMENTS,
+  INTERRUPT_KIND,
+  Kind,
+  MAX_PAYLOAD_BYTES,
+  PROTOCOL_VERSION,
+  STREAM_CHUNK_BYTES,
+  STREAM_KEY,
+  STREAM_WINDOW_CHUNKS,
+  StreamKind
+} from '../src/protocol';
 import { checkMethodName } from '../src/registry';
+import { StreamTable } from '../src/streams';
 
 interface Case {
   name: string;
@@ -33,6 +45,12 @@ interface Vectors {
   names: (Case & { outcome: string })[];
   errors: (Case & { wire: unknown; js: string; code: string | null })[];
   frames: (Case & { json: string; buffers: string[]; hex: string })[];
+  stream_kinds: string[];
+  stream_key: string;
+  stream_chunk_bytes: number;
+  stream_window_chunks: number;
+  streams: (Case & { value: unknown; wire: unknown; buffers: string[] })[];
+  references: (Case & { wire: unknown; buffers: string[]; decoded: unknown; plain?: boolean })[];
 }
 
 /** From build/test/ to the repository's tests/protocol/vectors.json. */
@@ -123,6 +141,19 @@ describe('protocol vectors', () => {
     });
   }
 
+  for (const vector of VECTORS.references) {
+    it(`reference: ${vector.name}`, () => {
+      const buffers = vector.buffers.map(fromHex);
+      const record = (key: string, value: unknown): unknown => ({ '@ref': [key, value] });
+      assert.deepEqual(decodeValue(vector.wire, buffers, undefined, record), native(vector.decoded));
+      if (vector.plain === true) {
+        assert.deepEqual(decodeValue(vector.wire, buffers), native(vector.decoded));
+      } else {
+        assert.throws(() => decodeValue(vector.wire, buffers), /reference is not accepted here/);
+      }
+    });
+  }
+
   for (const vector of VECTORS.frames) {
     it(`frame: ${vector.name}`, () => {
       const writer = new FrameWriter(vector.json, vector.buffers.map(fromHex));
@@ -132,4 +163,76 @@ describe('protocol vectors', () => {
       assert.equal(toHex(out), vector.hex);
     });
   }
+
+  it('stream constants match', () => {
+    assert.deepEqual(Object.values(StreamKind), VECTORS.stream_kinds);
+    assert.equal(STREAM_KEY, VECTORS.stream_key);
+    assert.equal(STREAM_CHUNK_BYTES, VECTORS.stream_chunk_bytes);
+    assert.equal(STREAM_WINDOW_CHUNKS, VECTORS.stream_window_chunks);
+  });
+
+  /** Like {@link native}, with each `{"@stream": n}` replaced by `make(n)`. */
+  const withStreams = (value: unknown, make: (n: number) => unknown): unknown => {
+    if (Array.isArray(value)) {
+      return value.map((item) => withStreams(item, make));
+    }
+    if (value !== null && typeof value === 'object') {
+      const object = value as Record<string, unknown>;
+      const keys = Object.keys(object);
+      if (keys.length === 1 && keys[0] === '@stream') {
+        return make(object['@stream'] as number);
+      }
+      if (keys.length === 1 && keys[0] === '@bytes') {
+        return fromHex(object['@bytes'] as string);
+      }
+      return Object.fromEntries(keys.map((key) => [key, withStreams(object[key], make)]));
+    }
+    return value;
+  };
+
+  for (const vector of VECTORS.streams) {
+    it(`streams: ${vector.name}`, () => {
+      const table = new StreamTable(() => undefined);
+      const encoded = table.exporting(1, () => encodeValue(withStreams(vector.value, () => new ReadableStream()), 'args', table));
+      assert.deepEqual(JSON.parse(JSON.stringify(encoded.value.tree)), vector.wire);
+      assert.deepEqual(encoded.value.buffers.map(toHex), vector.buffers);
+      const received = table.collectImports(() => decodeValue(vector.wire, vector.buffers.map(fromHex), table));
+      // streams are compared by their order of arrival: the ids the table received, in order
+      let seen = 0;
+      const expected = withStreams(vector.value, () => ({ stream: ++seen }));
+      let index = 0;
+      const shape = (value: unknown): unknown => {
+        if (value instanceof ReadableStream) {
+          return { stream: ++index };
+        }
+        if (value instanceof Uint8Array) {
+          return value;
+        }
+        if (Array.isArray(value)) {
+          return value.map(shape);
+        }
+        if (value !== null && typeof value === 'object') {
+          return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shape(item)]));
+        }
+        return value;
+      };
+      assert.deepEqual(shape(received.value), expected);
+      assert.deepEqual(received.streams, collectIds(vector.value));
+    });
+  }
 });
+
+/** The `@stream` ids of a tagged vector value, depth-first. */
+function collectIds(value: unknown): number[] {
+  if (Array.isArray(value)) {
+    return value.flatMap(collectIds);
+  }
+  if (value !== null && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if (Object.keys(object).length === 1 && '@stream' in object) {
+      return [object['@stream'] as number];
+    }
+    return Object.values(object).flatMap(collectIds);
+  }
+  return [];
+}

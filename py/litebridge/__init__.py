@@ -6,6 +6,8 @@
 >>> page.call_sync("indentLeft", "hello", 4)       # the same, blocking, no await
 >>> page.expose(obj, name="ex")                    # page JS: await k.call("ex.multiply", 6, 7)
 >>> import litebridge; litebridge.transport         # 'sab' | 'jspi' | 'async'
+>>> from litebridge import window
+>>> window.document.title = "hi"; el = window.document.createElement("button")
 
 In the Pyodide kernel, importing litebridge connects to the page (it sends the hello of the
 wire protocol, docs/protocol.md) so that page JavaScript can call exposed Python at once.
@@ -17,6 +19,8 @@ __version__ = "0.1.0"
 import sys
 
 from ._page import Page
+from ._streams import ByteStream
+from ._window import AsyncJS, JSHandle, Listener, add_event_listener, aset
 from .errors import (
     BridgeClosed,
     BridgeError,
@@ -25,25 +29,37 @@ from .errors import (
     JSError,
     SyncUnavailable,
     UnknownMethodError,
+    UnknownPropertyError,
 )
 from .protocol import TransportName
 
 __all__ = [
+    "AsyncJS",
     "BridgeClosed",
     "BridgeError",
     "BridgeUnavailable",
+    "ByteStream",
     "CallTimeout",
     "JSError",
+    "JSHandle",
+    "Listener",
     "Page",
     "SyncUnavailable",
     "UnknownMethodError",
+    "UnknownPropertyError",
     "__version__",
+    "add_event_listener",
+    "aset",
     "page",
     "transport",
+    "window",
 ]
 
 page = Page()
 """The page this kernel runs in (see :class:`litebridge.Page`)."""
+
+window = page.window
+"""The page's ``globalThis`` as a :class:`litebridge.JSHandle`: ``window.document.title``."""
 
 if sys.platform == "emscripten":
     try:

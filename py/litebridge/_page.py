@@ -21,8 +21,11 @@ from typing import Any, Protocol, TypeVar
 
 from ._call_output import console_sink, page_call
 from ._call_output import install as install_call_output
+from ._handles import HandleTable
+from ._streams import StreamTable, is_stream_source
+from ._window import JSHandle
 from .codec import Buffer, decode_envelope, encode_envelope
-from .dispatch import Frame, Registry, answer_error, check_name
+from .dispatch import Frame, Registry, answer_error, check_name, invoke_callable
 from .errors import (
     BridgeError,
     BridgeUnavailable,
@@ -33,15 +36,21 @@ from .errors import (
     error_from_wire,
 )
 from .protocol import (
+    HANDLE_KEY,
+    KIND_APPLY,
     KIND_CALL,
     KIND_CANCEL,
     KIND_ERROR,
+    KIND_OP,
     KIND_READY,
     KIND_REGISTER,
+    KIND_RELEASE,
     KIND_RESULT,
     PROTOCOL_VERSION,
     TransportName,
 )
+
+_STREAM_KINDS = "litebridge.stream."
 
 __all__ = ["FrameHandler", "Link", "Page", "explain_sync_unavailable"]
 
@@ -103,7 +112,9 @@ class Link(Protocol):
         ...
 
 
-def explain_sync_unavailable(isolated: bool, jspi_supported: bool) -> str:
+def explain_sync_unavailable(
+    isolated: bool, jspi_supported: bool, what: str = "page.call_sync", instead: str = "`await page.call(...)`"
+) -> str:
     """Explain why ``call_sync`` cannot block and what to do (the :class:`SyncUnavailable` text).
 
     Parameters
@@ -114,6 +125,10 @@ def explain_sync_unavailable(isolated: bool, jspi_supported: bool) -> str:
         (WebKitGTK under COOP/COEP).
     jspi_supported : bool
         Whether the runtime supports JSPI (so the reason is the call stack, not the browser).
+    what : str, default ``"page.call_sync"``
+        What cannot block, for the message.
+    instead : str, default ``"`await page.call(...)`"``
+        The awaitable form to suggest.
 
     Returns
     -------
@@ -143,11 +158,7 @@ def explain_sync_unavailable(isolated: bool, jspi_supported: bool) -> str:
             "this browser has no JavaScript Promise Integration (JSPI) for "
             "pyodide.ffi.run_sync (use a browser with JSPI, e.g. Chromium)"
         )
-    return (
-        "page.call_sync cannot block: "
-        + "; and ".join(reasons)
-        + ". Use `await page.call(...)` instead, which works everywhere."
-    )
+    return f"{what} cannot block: " + "; and ".join(reasons) + f". Use {instead} instead, which works everywhere."
 
 
 class _CallFuture(asyncio.Future[Any]):
@@ -267,7 +278,9 @@ class Page:
         self._failure: BridgeUnavailable | None = None
         self._refusal: BridgeUnavailable | None = None
         self._connected_at = math.inf
+        self._streams = StreamTable(self._post_frame, lambda: self.connect().loop)
         self._registry = Registry()
+        self._registry.streams = self._streams
         self._pending: dict[int, _Pending] = {}
         self._serving: dict[int, asyncio.Future[Frame]] = {}
         # One timer for every pending call's deadline (not one per call: in Pyodide's WebLoop
@@ -276,6 +289,10 @@ class Page:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = math.inf
         self._next_id = 1
+        self._sync_depth = 0  # > 0 while blocked in a sync call (callbacks are then re-entrant)
+        self._table: HandleTable[JSHandle] = HandleTable(JSHandle, self._schedule_release)
+        self._table.owner = self
+        self._release_scheduled = False
         self._page_ready = False
         self._sab_ready = False
         self.page_version: str | None = None
@@ -336,6 +353,39 @@ class Page:
             page -> Python calls of ``async`` methods still running. Both are 0 when idle.
         """
         return {"calls": len(self._pending), "serving": len(self._serving)}
+
+    @property
+    def stream_counts(self) -> dict[str, int]:
+        """Live byte streams and the bytes they hold here, for checking bounds and leaks.
+
+        Returns
+        -------
+        dict
+            ``{"producing", "consuming", "buffered_bytes", "peak_buffered_bytes"}``: streams
+            sent to / received from the page that have not ended, bytes held for them now, and
+            the most ever held at once (bounded by 4 MiB per stream: 4 chunks of 1 MiB).
+        """
+        return self._streams.counts
+
+    @property
+    def handles(self) -> dict[str, int]:
+        """Live references between the kernel and the page, for checking that nothing leaks.
+
+        Returns
+        -------
+        dict
+            ``{"handles": n, "objects": m, "queued": q}``: page objects this kernel holds
+            :class:`~litebridge.JSHandle` objects for (``window`` not counted), Python callables
+            the page holds functions for, and handle releases not yet sent to the page (sent
+            with the next operation, or at once when the kernel is idle). The page's side:
+            ``(await litebridge.kernel()).handleCounts()``.
+        """
+        return self._table.counts
+
+    @property
+    def window(self) -> JSHandle:
+        """The page's ``globalThis`` as a :class:`~litebridge.JSHandle` (``litebridge.window``)."""
+        return self._table.window
 
     # --- Python -> page -----------------------------------------------------------------------
     def call(self, method: str, *args: object, timeout: float | None = DEFAULT_TIMEOUT_S) -> asyncio.Future[Any]:
@@ -515,6 +565,77 @@ class Page:
         """Every name the page can call, sorted (``["divide", "ex.multiply", ...]``)."""
         return self._registry.names()
 
+    # --- window (protocol section 13) ----------------------------------------------------------
+    def _op(
+        self,
+        target: int,
+        op: str,
+        name: str | int | None,
+        args: Sequence[object],
+        *,
+        sync: bool,
+        path: Sequence[str | int] | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT_S,
+    ) -> Any:
+        """Send one ``litebridge.op``: blocking (``sync``) or as a future of the result."""
+        link = self._link or self.connect()
+        mode = link.transport
+        if sync and mode == "async":
+            raise SyncUnavailable(
+                explain_sync_unavailable(
+                    link.isolated,
+                    link.jspi_supported,
+                    "window (a JSHandle)",
+                    "the awaitable form `await handle.aio...`",
+                )
+            )
+        if self._table._releases:
+            self._flush_releases()
+        call_id = self._take_id()
+        envelope: dict[str, object] = {
+            "v": PROTOCOL_VERSION,
+            "id": call_id,
+            "kind": KIND_OP,
+            "op": op,
+            "target": target,
+            "args": list(args),
+            "sync": sync,
+        }
+        if name is not None:
+            envelope["name"] = name
+        if path:
+            envelope["path"] = list(path)
+        text, buffers = encode_envelope(envelope, "args", "args", exporter=self._table.export)
+        label = f"window {op} {name!r}" if name is not None else f"window {op}"
+        timeout_s = _check_timeout(timeout)
+        if not sync:
+            return self._send(link, call_id, text, buffers, timeout_s, label)
+        if mode == "sab":
+            return self._sab_round_trip(link, call_id, text, buffers, timeout_s, label)
+        return self._block(link, self._send(link, call_id, text, buffers, timeout_s, label))
+
+    def _import(self, key: str, value: Any) -> Any:
+        """Decode a reference tag: ``$handle`` -> JSHandle, ``$py`` -> the Python object."""
+        if key == HANDLE_KEY:
+            return self._table.import_handle(value)
+        return self._table.lookup(value)
+
+    def _schedule_release(self) -> None:
+        """Flush queued handle releases once the kernel is idle again (or with the next op)."""
+        if self._release_scheduled or self._link is None:
+            return
+        self._release_scheduled = True
+        with contextlib.suppress(Exception):
+            self._link.loop.call_soon(self._flush_releases)
+
+    def _flush_releases(self) -> None:
+        self._release_scheduled = False
+        pairs = self._table.take_releases()
+        if pairs and self._link is not None and self._page_ready:
+            envelope = {"v": PROTOCOL_VERSION, "id": 0, "kind": KIND_RELEASE, "ids": pairs}
+            with contextlib.suppress(Exception):
+                self._link.post(*encode_envelope(envelope))
+
     # --- internals -----------------------------------------------------------------------------
     def _encode_call(self, method: str, args: tuple[object, ...], *, sync: bool) -> tuple[int, str, list[Buffer]]:
         """Take an id and encode a ``litebridge.call`` envelope; TypeError before anything is sent."""
@@ -527,7 +648,15 @@ class Page:
             "args": args,
             "sync": sync,
         }
-        text, buffers = encode_envelope(envelope, "args", "args")
+        streams = self._streams
+        mark = streams.mark()
+        try:
+            text, buffers = encode_envelope(
+                envelope, "args", "args", _refuse_sync_stream if sync else streams.exporter(call_id)
+            )
+        except BaseException:
+            streams.rollback(mark)
+            raise
         return call_id, text, buffers
 
     def _take_id(self) -> int:
@@ -575,6 +704,7 @@ class Page:
             link.post(text, buffers)
         except BaseException:
             self._pending.pop(call_id, None)
+            self._streams.stop_call(call_id, f"{label} could not be sent")
             future._lb_page = None
             raise
         if deadline < self._timer_when:
@@ -583,17 +713,21 @@ class Page:
 
     def _block(self, link: Link, future: asyncio.Future[T]) -> T:
         """Block on a call's future with JSPI; an interrupt while blocked cancels the call."""
+        self._sync_depth += 1
         try:
             return link.block(future)
         except BaseException:
             if not future.done():
                 future.cancel()
             raise
+        finally:
+            self._sync_depth -= 1
 
     def _cancel_pending(self, call_id: int, reason: str) -> None:
         """Forget a pending call and tell the page to abort its handler (never raises)."""
         self._pending.pop(call_id, None)
         self._post_cancel(call_id, reason)
+        self._streams.stop_call(call_id, reason)
 
     def _post_cancel(self, call_id: int, reason: str) -> None:
         envelope = {"v": PROTOCOL_VERSION, "id": call_id, "kind": KIND_CANCEL, "reason": reason}
@@ -626,6 +760,7 @@ class Page:
                 pending.future.set_exception(self._timeout_error(pending.label, pending.timeout_s))
             if self._page_ready:
                 self._post_cancel(call_id, f"{pending.label} timed out in Python")
+            self._streams.stop_call(call_id, f"{pending.label} timed out")
         if earliest < self._timer_when:  # set_exception's callbacks run later, never here
             self._arm(loop, earliest)
 
@@ -650,6 +785,7 @@ class Page:
             self._wait_sab_ready(link, timeout_s, label)
             if timeout_s is not None:
                 timeout_s = max(timeout_s - (time.monotonic() - self._sab_wait_started), 0.001)
+        self._sync_depth += 1
         try:
             answer_text, answer_buffers = link.call_sab(text, buffers, timeout_s)
         except CallTimeout:
@@ -658,8 +794,10 @@ class Page:
         except BaseException:  # KeyboardInterrupt (interrupt) while blocked: abort the handler
             self._post_cancel(call_id, f"{label} was interrupted in Python")
             raise
+        finally:
+            self._sync_depth -= 1
         try:
-            answer = decode_envelope(answer_text, answer_buffers)
+            answer = decode_envelope(answer_text, answer_buffers, self._streams.importer, self._import)
         except ValueError as exc:
             raise BridgeError(f"malformed answer from the page to {label}: {exc}") from None
         kind = answer["kind"]
@@ -698,7 +836,7 @@ class Page:
 
     def _handle_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:
         try:
-            message = decode_envelope(text, buffers)
+            message = decode_envelope(text, buffers, self._streams.importer, self._import)
         except ValueError as exc:
             log.warning("litebridge: dropped a malformed frame from the page: %s", exc)
             return
@@ -717,20 +855,28 @@ class Page:
             return
         if kind in {KIND_RESULT, KIND_ERROR}:
             self._settle(call_id, message)
-        elif kind == KIND_CALL:
+        elif kind in {KIND_CALL, KIND_APPLY}:
             self._serve(call_id, message)
+        elif kind == KIND_RELEASE:
+            self._table.release_objects(message.get("ids"))
         elif kind == KIND_CANCEL:
             task = self._serving.get(call_id)
             if task is not None:
                 task.cancel(str(message.get("reason", "cancelled by the page")))
+        elif kind.startswith(_STREAM_KINDS):
+            self._streams.on_message(message)
         elif kind == KIND_READY:
-            self._page_ready = True
-            for pending in self._pending.values():  # the ready window no longer bounds them
-                pending.deadline = pending.own_deadline
-            page = message.get("page")
-            self.page_version = page if isinstance(page, str) else None
+            self._on_ready(message)
         else:
             log.warning("litebridge: dropped a frame of unexpected kind %r", kind)
+
+    def _on_ready(self, message: dict[str, Any]) -> None:
+        """Record that the page attached (``litebridge.ready``)."""
+        self._page_ready = True
+        for pending in self._pending.values():  # the ready window no longer bounds them
+            pending.deadline = pending.own_deadline
+        page = message.get("page")
+        self.page_version = page if isinstance(page, str) else None
 
     def _refuse(self, error: object) -> None:
         """Fail every call now and from now on: the page refused this kernel's connection."""
@@ -755,11 +901,20 @@ class Page:
             pending.future.set_result(message.get("value"))
         else:
             pending.future.set_exception(error_from_wire(message.get("error")))
+            self._streams.stop_call(call_id, f"{pending.label} failed")
 
     def _serve(self, call_id: int, message: dict[str, Any]) -> None:
+        apply = message["kind"] == KIND_APPLY
+        # Output of a callback served while Python is blocked in a sync call (re-entrant)
+        # belongs to the running cell; otherwise it goes to the console (_call_output.py).
+        reentrant = apply and self._sync_depth > 0
+        mark = contextlib.nullcontext() if reentrant else page_call(message.get("method", "callback"))
         # the mark is copied into the task of an async method, created inside the block
-        with page_call(message.get("method")):
-            answer = self._registry.invoke(call_id, message.get("method"), message.get("args"))
+        with mark:
+            if apply:
+                answer = self._apply(call_id, message)
+            else:
+                answer = self._registry.invoke(call_id, message.get("method"), message.get("args"))
             if isinstance(answer, tuple):
                 self._post_answer(answer)
                 return
@@ -767,6 +922,17 @@ class Page:
             task = asyncio.ensure_future(answer, loop=self._link.loop)
         self._serving[call_id] = task
         task.add_done_callback(lambda done: self._task_done(call_id, done))
+
+    def _apply(self, call_id: int, message: dict[str, Any]) -> Frame | Awaitable[Frame]:
+        """Serve ``litebridge.apply``: call a Python callable the page holds."""
+        args = message.get("args")
+        if type(args) is not list:
+            return answer_error(call_id, TypeError("'args' must be an array"), "bad_request")
+        try:
+            function = self._table.lookup(message.get("object"))
+        except BridgeError as exc:
+            return answer_error(call_id, exc)
+        return invoke_callable(call_id, function, args, self._table.export)  # type: ignore[arg-type]
 
     def _task_done(self, call_id: int, task: asyncio.Future[Frame]) -> None:
         if self._serving.get(call_id) is task:
@@ -779,6 +945,9 @@ class Page:
             answer = task.result()
         self._post_answer(answer)
 
+    def _post_frame(self, text: str, buffers: list[Buffer]) -> None:
+        self._post_answer((text, buffers))
+
     def _post_answer(self, answer: Frame) -> None:
         if self._link is None:
             return
@@ -786,3 +955,13 @@ class Page:
             self._link.post(*answer)
         except Exception:
             log.exception("litebridge: could not post an answer to the page")
+
+
+def _refuse_sync_stream(value: object, path: Callable[[], str]) -> int | None:
+    """Codec hook of ``call_sync``: a stream argument is refused (nothing could produce it)."""
+    if is_stream_source(value):
+        raise TypeError(
+            f"cannot send {type(value).__name__} at {path()} with call_sync: the kernel is blocked "
+            "until the page answers, so nothing could produce the stream; use await page.call(...)"
+        )
+    return None

@@ -168,16 +168,22 @@ class PyodideLink:
         the JSPI suspension ends the whole cell and cannot be caught by the caller's
         ``try``/``except`` (seen with Pyodide 314.0.6 in Chromium 156). It is returned as a
         value instead and raised again here, on the caller's stack.
+
+        The outcome is kept in a Python list rather than returned through ``run_sync``: a value
+        returned through it crosses to JavaScript as a proxy that keeps the Python object (for
+        example a ``JSHandle``) alive until the JavaScript garbage collector frees the proxy.
         """
-        ok, value = run_sync(_settle(awaitable))
+        box: list[tuple[bool, Any]] = []
+        run_sync(_settle(awaitable, box))
+        ok, value = box.pop()
         if ok:
             return value  # type: ignore[no-any-return]
         raise value
 
 
-async def _settle(awaitable: Awaitable[T]) -> tuple[bool, Any]:
-    """Await ``awaitable``; return ``(True, result)`` or ``(False, exception)``."""
+async def _settle(awaitable: Awaitable[T], box: list[tuple[bool, Any]]) -> None:
+    """Await ``awaitable``; append ``(True, result)`` or ``(False, exception)`` to ``box``."""
     try:
-        return True, await awaitable
+        box.append((True, await awaitable))
     except BaseException as exc:  # noqa: BLE001 - re-raised by PyodideLink.block on the caller's stack
-        return False, exc
+        box.append((False, exc))

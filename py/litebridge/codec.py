@@ -17,13 +17,26 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any, Final, TypeAlias
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, TypeAlias, cast
 
-from .protocol import BYTES_KEY, ESCAPE_KEY, MAX_PAYLOAD_BYTES, MAX_SAFE_INTEGER
+from .protocol import (
+    BYTES_KEY,
+    ESCAPE_KEY,
+    HANDLE_KEY,
+    MARKER_KEYS,
+    MAX_PAYLOAD_BYTES,
+    MAX_SAFE_INTEGER,
+    PY_KEY,
+    STREAM_KEY,
+)
 
 __all__ = [
     "Buffer",
+    "Exporter",
+    "Importer",
+    "StreamExport",
+    "StreamImport",
     "decode",
     "decode_envelope",
     "dumps",
@@ -34,13 +47,29 @@ __all__ = [
 Buffer: TypeAlias = bytes | bytearray | memoryview
 """A binary value: what is sent as a frame buffer."""
 
+StreamExport: TypeAlias = Callable[[object, Callable[[], str]], "int | None"]
+"""Encoding hook for streams (``litebridge._streams``): given a value the codec cannot send and
+a function spelling its path, return its stream id (sent as ``{"$stream": id}``), None when it
+is no stream, or raise ``TypeError``."""
+
+StreamImport: TypeAlias = Callable[[int], object]
+"""Decoding hook for streams: the value that stands for ``{"$stream": id}``."""
+Exporter: TypeAlias = Callable[[object], "dict[str, object] | None"]
+"""Sends an object that is not a value by reference (protocol section 13): returns its tag
+(``{"$handle": [...]}`` or ``{"$py": [...]}``), or None to refuse it as usual."""
+
+Importer: TypeAlias = Callable[[str, Any], Any]
+"""Turns a received reference tag back into an object: called with the key (``"$handle"``
+or ``"$py"``) and what the tag holds (unchecked)."""
+
 # A location in a value being encoded: the root name, or (parent location, key or index).
 # Built as cheap tuples while walking; turned into text only for an error message.
 _Where: TypeAlias = "str | tuple[_Where, int | str]"
 
 _MAX: Final = MAX_SAFE_INTEGER
 _MIN: Final = -MAX_SAFE_INTEGER
-_MARKER_KEYS: Final = frozenset({BYTES_KEY, ESCAPE_KEY})
+_MARKER_KEYS: Final = MARKER_KEYS
+_REFERENCE_KEYS: Final = frozenset({HANDLE_KEY, PY_KEY})
 
 dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False).encode
 """Serialise an already prepared (plain JSON) structure to compact JSON text."""
@@ -76,11 +105,13 @@ def _refuse(value: object, where: _Where, why: str = "") -> TypeError:
 class _Encoder:
     """One encoding pass: collects the buffers and the containers on the current path."""
 
-    __slots__ = ("active", "buffers")
+    __slots__ = ("active", "buffers", "exporter", "streams")
 
-    def __init__(self) -> None:
+    def __init__(self, streams: StreamExport | None = None, exporter: Exporter | None = None) -> None:
         self.buffers: list[Buffer] = []
         self.active: set[int] = set()
+        self.streams = streams
+        self.exporter = exporter
 
     def value(self, v: object, where: _Where) -> object:  # noqa: PLR0911, PLR0912 - one flat type switch
         t = type(v)
@@ -114,6 +145,14 @@ class _Encoder:
             return self.mapping(v, where)
         if isinstance(v, bytes | bytearray | memoryview):
             return self.binary(v, where)
+        if self.streams is not None:
+            stream_id = self.streams(v, lambda: _path(where))
+            if stream_id is not None:
+                return {STREAM_KEY: stream_id}
+        if self.exporter is not None:
+            tag = self.exporter(v)
+            if tag is not None:
+                return tag
         raise _refuse(v, where)
 
     def sequence(self, v: Sequence[object], where: _Where) -> list[object]:
@@ -190,6 +229,48 @@ def _all_scalars(items: Sequence[object]) -> bool:
     return True
 
 
+_PLAIN_MAX_DEPTH: Final = 32
+"""Deeper than this, :func:`_plain` gives up and the full walk (which finds cycles) runs."""
+
+
+def _plain(v: object, depth: int = 0) -> bool:  # noqa: PLR0911 - one flat type switch
+    """Whether ``v`` is already its own wire form: ``dumps(v)`` is its encoding (the hot path).
+
+    Only the exact JSON types (no subclasses), ints in the safe range, finite floats, dicts
+    with ``str`` keys that do not look like a placeholder (a single ``$bytes``/``$escape``
+    key), at most ``_PLAIN_MAX_DEPTH`` deep (so a cycle ends the check). Anything else returns
+    False and the full walk converts or refuses it, naming the path. Lone surrogates are left
+    to :func:`_finish`, as on the walk's path.
+    """
+    t = type(v)
+    if t is str or t is bool or v is None:
+        return True
+    if t is int:
+        return _MIN <= v <= _MAX  # type: ignore[operator]
+    if t is float:
+        return math.isfinite(v)  # type: ignore[arg-type]
+    if depth >= _PLAIN_MAX_DEPTH:
+        return False
+    if t is list or t is tuple:
+        for item in cast("Sequence[object]", v):
+            ti = type(item)
+            if not (ti is str or ti is bool or item is None or _plain(item, depth + 1)):
+                return False
+        return True
+    if t is dict:
+        mapping = cast("dict[object, object]", v)
+        if len(mapping) == 1 and next(iter(mapping)) in _MARKER_KEYS:
+            return False
+        for key, item in mapping.items():
+            if type(key) is not str:
+                return False
+            ti = type(item)
+            if not (ti is str or ti is bool or item is None or _plain(item, depth + 1)):
+                return False
+        return True
+    return False
+
+
 def _has_surrogate(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -241,7 +322,7 @@ def _finish(text: str, buffers: list[Buffer], value: object, root: str) -> tuple
     return text, buffers
 
 
-def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
+def encode(value: object, root: str = "args", streams: StreamExport | None = None) -> tuple[str, list[Buffer]]:
     """Encode one value as JSON text plus binary buffers (protocol section 4).
 
     Parameters
@@ -253,6 +334,9 @@ def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
     root : str, default ``"args"``
         Name of the value in error messages: ``"args"`` for call arguments, ``"result"``
         for a result.
+    streams : StreamExport or None, default None
+        Sends values it accepts (async iterables of bytes) as ``{"$stream": id}``; without it
+        they are refused like any other type.
 
     Returns
     -------
@@ -269,13 +353,17 @@ def encode(value: object, root: str = "args") -> tuple[str, list[Buffer]]:
     ValueError
         When JSON and buffers together exceed ``MAX_PAYLOAD_BYTES`` (256 MiB).
     """
-    enc = _Encoder()
+    enc = _Encoder(streams)
     prepared = enc.value(value, root)
     return _finish(dumps(prepared), enc.buffers, value, root)
 
 
 def encode_envelope(
-    envelope: Mapping[str, object], key: str | None = None, root: str = "args"
+    envelope: Mapping[str, object],
+    key: str | None = None,
+    root: str = "args",
+    streams: StreamExport | None = None,
+    exporter: Exporter | None = None,
 ) -> tuple[str, list[Buffer]]:
     """Encode an envelope whose field ``key`` holds an application value.
 
@@ -288,6 +376,11 @@ def encode_envelope(
         The field holding the value (``"args"`` or ``"value"``); None when there is none.
     root : str, default ``"args"``
         Name of that value in error messages (``"args"`` or ``"result"``).
+    streams : StreamExport or None, default None
+        As for :func:`encode`.
+    exporter : Exporter or None, default None
+        Sends what is not a value by reference instead of refusing it (``window``
+        operations only; ``page.call`` stays values-only).
 
     Returns
     -------
@@ -302,12 +395,12 @@ def encode_envelope(
     if key is None:
         return _finish(dumps(envelope), [], envelope, "message")
     value = envelope[key]
-    if (type(value) is tuple or type(value) is list) and _all_scalars(value):
+    if (type(value) is tuple or type(value) is list) and (_all_scalars(value) or _plain(value)):
         text = dumps(envelope)  # the common case: no copy, no walk, no buffers
         if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
             return text, []
         return _finish(text, [], value, root)
-    enc = _Encoder()
+    enc = _Encoder(streams, exporter)
     fields = dict(envelope)
     fields[key] = enc.value(envelope[key], root)
     return _finish(dumps(fields), enc.buffers, value, root)
@@ -324,13 +417,20 @@ def _bytes_of(buffer: Buffer) -> bytes:
     return buffer if type(buffer) is bytes else bytes(buffer)
 
 
-def _restore(v: Any, buffers: Sequence[Buffer]) -> Any:
+def _restore(  # noqa: PLR0911 - one flat tag switch
+    v: Any, buffers: Sequence[Buffer], streams: StreamImport | None = None, importer: Importer | None = None
+) -> Any:
     t = type(v)
     if t is list:
-        return [_restore(item, buffers) for item in v]
+        return [_restore(item, buffers, streams, importer) for item in v]
     if t is not dict:
         return v
     if len(v) == 1:
+        key = next(iter(v))
+        if key in _REFERENCE_KEYS:
+            if importer is None:
+                raise ValueError(f"bad frame: a {key} reference is not accepted here")
+            return importer(key, v[key])
         if BYTES_KEY in v:
             index = v[BYTES_KEY]
             if type(index) is not int or not 0 <= index < len(buffers):
@@ -340,11 +440,21 @@ def _restore(v: Any, buffers: Sequence[Buffer]) -> Any:
             inner = v[ESCAPE_KEY]
             if type(inner) is not dict:
                 raise ValueError("bad frame: '$escape' must hold an object")
-            return {key: _restore(item, buffers) for key, item in inner.items()}
-    return {key: _restore(item, buffers) for key, item in v.items()}
+            return {key: _restore(item, buffers, streams, importer) for key, item in inner.items()}
+        if STREAM_KEY in v:
+            return _stream(v[STREAM_KEY], streams)
+    return {key: _restore(item, buffers, streams, importer) for key, item in v.items()}
 
 
-def decode(text: str, buffers: Sequence[Buffer] | None = None) -> Any:
+def _stream(stream_id: object, streams: StreamImport | None) -> object:
+    if type(stream_id) is not int or stream_id < 1:
+        raise ValueError(f"bad frame: {{'$stream': {stream_id!r}}} (a stream id is an int >= 1)")
+    if streams is None:
+        raise ValueError(f"bad frame: stream {stream_id} where no stream can be received")
+    return streams(stream_id)
+
+
+def decode(text: str, buffers: Sequence[Buffer] | None = None, streams: StreamImport | None = None) -> Any:
     """Decode a value encoded by :func:`encode` (or by the page's encoder).
 
     Parameters
@@ -354,6 +464,8 @@ def decode(text: str, buffers: Sequence[Buffer] | None = None) -> Any:
     buffers : sequence of Buffer or None
         The frame's buffers; each ``{"$bytes": n}`` becomes ``bytes(buffers[n])`` (no copy when
         it already is ``bytes``).
+    streams : StreamImport or None, default None
+        Makes the value of each ``{"$stream": id}``; without it such a tag is a bad frame.
 
     Returns
     -------
@@ -368,11 +480,16 @@ def decode(text: str, buffers: Sequence[Buffer] | None = None) -> Any:
     """
     value = _loads(text)
     if _needs_restore(text, buffers):
-        value = _restore(value, buffers or ())
+        value = _restore(value, buffers or (), streams)
     return value
 
 
-def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[str, Any]:
+def decode_envelope(
+    text: str,
+    buffers: Sequence[Buffer] | None = None,
+    streams: StreamImport | None = None,
+    importer: Importer | None = None,
+) -> dict[str, Any]:
     """Decode a whole message and the application value in its ``args`` or ``value`` field.
 
     Parameters
@@ -381,6 +498,10 @@ def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[
         The JSON text of the envelope.
     buffers : sequence of Buffer or None
         The frame's buffers.
+    streams : StreamImport or None, default None
+        As for :func:`decode`.
+    importer : Importer or None, default None
+        Turns ``$handle``/``$py`` tags into objects; without it such a tag is a bad frame.
 
     Returns
     -------
@@ -406,5 +527,5 @@ def decode_envelope(text: str, buffers: Sequence[Buffer] | None = None) -> dict[
     if _needs_restore(text, buffers):
         for key in ("args", "value"):
             if key in envelope:
-                envelope[key] = _restore(envelope[key], buffers or ())
+                envelope[key] = _restore(envelope[key], buffers or (), streams, importer)
     return envelope

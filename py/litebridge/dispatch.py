@@ -16,18 +16,34 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Final, TypeAlias
+from typing import Final, Protocol, TypeAlias
 
-from .codec import Buffer, encode_envelope
+from .codec import Buffer, Exporter, StreamExport, encode_envelope
 from .errors import MethodLookupError, error_to_wire
 from .protocol import FORBIDDEN_SEGMENTS, KIND_ERROR, KIND_RESULT, PROTOCOL_VERSION, ErrorCode
 
-__all__ = ["Frame", "Registry", "answer_error", "answer_result", "check_name"]
+__all__ = ["Frame", "Registry", "answer_error", "answer_result", "check_name", "invoke_callable"]
 
 Frame: TypeAlias = tuple[str, list[Buffer]]
 """An encoded message: JSON text and its buffers."""
 
 _MISSING: Final = object()
+
+
+class ResultStreams(Protocol):
+    """Sends async iterables in results as streams (``litebridge._streams.StreamTable``)."""
+
+    def exporter(self, call_id: int | None) -> StreamExport:
+        """Return the codec hook."""
+        ...
+
+    def mark(self) -> int:
+        """Return a mark for :meth:`rollback`."""
+        ...
+
+    def rollback(self, mark: int) -> None:
+        """Forget the streams exported since ``mark``."""
+        ...
 
 
 def check_name(name: object) -> list[str]:
@@ -66,7 +82,9 @@ def check_name(name: object) -> list[str]:
     return segments
 
 
-def answer_result(call_id: int, value: object) -> Frame:
+def answer_result(
+    call_id: int, value: object, streams: ResultStreams | None = None, exporter: Exporter | None = None
+) -> Frame:
     """Encode a ``litebridge.result`` message.
 
     Parameters
@@ -75,6 +93,10 @@ def answer_result(call_id: int, value: object) -> Frame:
         The id of the call answered.
     value : object
         The result.
+    streams : ResultStreams or None, default None
+        Sends async iterables in the result as streams; without it they are unserializable.
+    exporter : Exporter or None, default None
+        Sends what is not a value by reference (answers to ``litebridge.apply``).
 
     Returns
     -------
@@ -83,9 +105,16 @@ def answer_result(call_id: int, value: object) -> Frame:
         ``unserializable`` whose message names the type and path (``result[0]``...).
     """
     envelope = {"v": PROTOCOL_VERSION, "id": call_id, "kind": KIND_RESULT, "value": value}
+    if streams is None:
+        try:
+            return encode_envelope(envelope, "value", "result", None, exporter)
+        except (TypeError, ReferenceError) as exc:
+            return answer_error(call_id, exc, "unserializable")
+    mark = streams.mark()
     try:
-        return encode_envelope(envelope, "value", "result")
-    except TypeError as exc:
+        return encode_envelope(envelope, "value", "result", streams.exporter(None), exporter)
+    except (TypeError, ReferenceError) as exc:
+        streams.rollback(mark)
         return answer_error(call_id, exc, "unserializable")
 
 
@@ -135,6 +164,9 @@ class Registry:
     >>> reg.resolve("ex.multiply")(6, 7)
     42
     """
+
+    streams: ResultStreams | None = None
+    """Sends async iterables in results as byte streams (set by ``Page``)."""
 
     def __init__(self) -> None:
         self._roots: list[object] = []
@@ -261,25 +293,61 @@ class Registry:
             function = self.resolve(method)
         except MethodLookupError as exc:
             return answer_error(call_id, exc)
-        try:
-            result = function(*args)
-        except BaseException as exc:  # noqa: BLE001 - every failure is answered, none escapes
-            # SystemExit and KeyboardInterrupt too: the page must get an answer, and neither
-            # may unwind the kernel's event loop from inside a page -> Python call.
-            return answer_error(call_id, exc, skip_frames=1)
-        if inspect.isawaitable(result):
-            return _finish(call_id, result)
-        return answer_result(call_id, result)
+        return invoke_callable(call_id, function, args, streams=self.streams)
 
 
-async def _finish(call_id: int, awaitable: Awaitable[object]) -> Frame:
+def invoke_callable(
+    call_id: int,
+    function: Callable[..., object],
+    args: list[object],
+    exporter: Exporter | None = None,
+    streams: ResultStreams | None = None,
+) -> Frame | Awaitable[Frame]:
+    """Call ``function(*args)`` and encode its answer (see :meth:`Registry.invoke`).
+
+    Parameters
+    ----------
+    call_id : int
+        The id of the call (echoed in the answer).
+    function : callable
+        What to call.
+    args : list
+        The decoded arguments.
+    exporter : Exporter or None, default None
+        Sends a result that is not a value by reference (``litebridge.apply``).
+    streams : ResultStreams or None, default None
+        Sends async iterables in the result as streams (``Registry.invoke``).
+
+    Returns
+    -------
+    Frame or Awaitable of Frame
+        The answer, or for an awaitable result a coroutine that awaits it and returns the
+        answer. Nothing is raised: exceptions become ``litebridge.error`` answers.
+    """
+    try:
+        result = function(*args)
+    except BaseException as exc:  # noqa: BLE001 - every failure is answered, none escapes
+        # SystemExit and KeyboardInterrupt too: the page must get an answer, and neither
+        # may unwind the kernel's event loop from inside a page -> Python call.
+        return answer_error(call_id, exc, skip_frames=1)
+    if inspect.isawaitable(result):
+        return _finish(call_id, result, streams, exporter)
+    return answer_result(call_id, result, streams, exporter)
+
+
+async def _finish(
+    call_id: int,
+    awaitable: Awaitable[object],
+    streams: ResultStreams | None = None,
+    exporter: Exporter | None = None,
+) -> Frame:
     try:
         result = await awaitable
     except asyncio.CancelledError:
         raise  # cancelled by the page (litebridge.cancel) or the loop: the task is cancelled
     except BaseException as exc:  # noqa: BLE001 - every failure is answered, none escapes
         return answer_error(call_id, exc, skip_frames=1)
-    return answer_result(call_id, result)
+    return answer_result(call_id, result, streams, exporter)
 
 
 def _public_methods(obj: object) -> list[str]:

@@ -22,6 +22,7 @@ __all__ = [
     "MethodLookupError",
     "SyncUnavailable",
     "UnknownMethodError",
+    "UnknownPropertyError",
     "error_from_wire",
     "error_to_wire",
 ]
@@ -74,6 +75,14 @@ class UnknownMethodError(JSError, LookupError):
     """The page has no handler with that name, or the name is forbidden.
 
     ``code`` is ``"unknown_method"`` or ``"forbidden_name"``; the message names the method.
+    """
+
+
+class UnknownPropertyError(JSError, AttributeError):  # type: ignore[misc]  # both have .name
+    """A page object has no property of that name (``code == "unknown_property"``).
+
+    Raised by attribute reads on a :class:`litebridge.JSHandle`; the message names the
+    object's type and the property, e.g. ``HTMLButtonElement has no property "colour"``.
     """
 
 
@@ -149,6 +158,8 @@ def error_from_wire(error: object) -> BridgeError:
     code = code if isinstance(code, str) and code in CODES else None
     if code in ("unknown_method", "forbidden_name"):
         return UnknownMethodError(name, message, stack, code)
+    if code == "unknown_property":
+        return UnknownPropertyError(name, message, stack, code)
     if code == "timeout":
         return CallTimeout(f"{message} (on the page)")
     if code == "closed":

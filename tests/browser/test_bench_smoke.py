@@ -2,8 +2,9 @@
 
 Tiny counts, one repetition: the figures are meaningless as measurements and nothing here
 checks a timing. It runs the real benchmark end to end (both servings of the built site, the
-copy without litebridge, the aiohttp WebSocket server, Debian's chromium) in a subprocess, so
-that its own Playwright instance does not clash with pytest-playwright's.
+copy without litebridge, the aiohttp WebSocket server, Debian's chromium, then Debian's
+firefox-esr through the puppeteer-core sidecar) in a subprocess, so that its own Playwright
+instance does not clash with pytest-playwright's.
 """
 
 from __future__ import annotations
@@ -53,16 +54,35 @@ EXPECTED_FIGURES = [
     "profile.sab.sab",
     "profile.sab.decode",
     "profile.sab.ffi",
+    *(
+        f"window.{kind}.{transport}"
+        for kind in ("call_sync", "title_path", "title_read", "method_call", "callback")
+        for transport in ("sab", "jspi")
+    ),
+    *(
+        f"profile.parts.{part}"
+        for part in ("full", "full_nogc", "checks", "encode", "link", "helper", "decode", "clock")
+    ),
+    *(f"profile.page.{part}" for part in ("serve", "frame_io", "proxy")),
 ]
+#: what Firefox does not measure: the embed() starts, the comm and the window figures (kept short)
+NOT_IN_FIREFOX = {"start.embed", "start.embed.call", "start.embed.app", "start.embed.kernel", "comm.isolated"} | {
+    name for name in EXPECTED_FIGURES if name.startswith("window.")
+}
 #: the issue's targets, each with a verdict
 EXPECTED_TARGETS = [
     "call_sync.sab / raw.sab_sync",
     "ws.small / call_sync.sab",
     "await_call.isolated / await_floor.isolated",
-    "ws.bulk.one_way.16MiB / bulk.sab.one_way.16MiB",
+    "kcall.isolated / raw.postmessage",
+    "raw.sab_bulk.16MiB / bulk.sab.one_way.16MiB",
+    "call_sync.jspi / await_floor.plain",
     "start.with / start.without",
+    "ws.bulk.one_way.16MiB / bulk.sab.one_way.16MiB",
     "start.embed / start.with",
     "bulk.sab.one_way.16MiB MB/s",
+    "window.title_read.sab / window.call_sync.sab",
+    "bulk.sab.round_trip.16MiB MB/s",
 ]
 
 
@@ -97,6 +117,25 @@ def test_every_figure_is_produced_and_positive(smoke_results: dict[str, Any]) ->
         assert 0 < figure["p50_s"] <= figure["p95_s"], name
         if name.startswith(("bulk.", "ws.bulk.", "raw.sab_bulk.")):
             assert figure["mb_per_s"] > 0, name
+
+
+def test_firefox_produces_its_figures_and_the_cross_browser_verdicts(smoke_results: dict[str, Any]) -> None:
+    assert smoke_results["browsers"] == ["chromium", "firefox"]
+    assert smoke_results["versions"].get("firefox")
+    (rep,) = smoke_results["firefox"]["reps"]
+    missing = [name for name in EXPECTED_FIGURES if name not in NOT_IN_FIREFOX and name not in rep]
+    assert not missing, f"Firefox figures missing: {missing}"
+    for name, figure in rep.items():
+        assert 0 < figure["p50_s"] <= figure["p95_s"], name
+    targets = {target["name"]: target for target in smoke_results["firefox"]["targets"]}
+    assert sorted(targets) == sorted(EXPECTED_TARGETS)
+    cross = {entry["name"]: entry for entry in smoke_results["cross_browser"]}
+    assert "call_sync.sab / raw.sab_sync" in cross
+    for entry in cross.values():
+        (verdict,) = entry["verdicts"]
+        assert verdict in ("PASS", "MISS"), entry
+    assert "Firefox" in smoke_results["_markdown"]
+    assert "one call_sync (sab) accounted for" in smoke_results["_markdown"]
 
 
 def test_every_ratio_and_target_has_a_value(smoke_results: dict[str, Any]) -> None:
@@ -186,3 +225,48 @@ def test_targets_pass_only_when_every_repetition_passes(bench_modules: Any) -> N
     missing = next(t for t in evaluation["targets"] if t["name"] == "start.with / start.without")
     assert missing["verdicts"] == ["n/a", "n/a"]
     assert missing["overall"] == "MISS"
+
+
+def test_cross_browser_distance_is_firefox_over_chromium(bench_modules: Any) -> None:
+    stats, report = bench_modules
+
+    def rep(call_us: float, floor_us: float, ws_us: float) -> dict[str, Any]:
+        return {
+            "call_sync.sab": stats.make_figure("call_sync.sab", "", [call_us * 1e-6]),
+            "raw.sab_sync": stats.make_figure("raw.sab_sync", "", [floor_us * 1e-6]),
+            "ws.small": stats.make_figure("ws.small", "", [ws_us * 1e-6]),
+        }
+
+    chromium = report.evaluate([rep(60, 20, 600)])  # 3x the floor; the WebSocket is 10x slower
+    firefox = report.evaluate([rep(80, 20, 400)])  # 4x the floor; the WebSocket is 5x slower
+    cross = {entry["name"]: entry for entry in report.cross_browser(chromium, firefox)}
+    assert cross["call_sync.sab / raw.sab_sync"]["values"] == [pytest.approx(4 / 3)]
+    assert cross["call_sync.sab / raw.sab_sync"]["verdicts"] == ["PASS"]
+    assert cross["ws.small / call_sync.sab"]["values"] == [pytest.approx(2.0)]  # 10x / 5x: twice as far
+    assert cross["ws.small / call_sync.sab"]["verdicts"] == ["MISS"]
+    assert cross["await_call.isolated / await_floor.isolated"]["verdicts"] == ["n/a"]
+
+
+def test_call_sync_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
+    stats, report = bench_modules
+    us = {
+        "profile.parts.full": 100.0,
+        "profile.parts.checks": 1.0,
+        "profile.parts.encode": 5.0,
+        "profile.parts.link": 70.0,
+        "profile.parts.helper": 60.0,
+        "profile.parts.decode": 3.0,
+        "profile.page.serve": 6.0,
+        "profile.page.frame_io": 2.0,
+    }
+    figures = {key: stats.make_figure(key, "", [value * 1e-6]) for key, value in us.items()}
+    rows = {key: value for key, _, value in report.breakdown(figures)}
+    assert rows["ffi"] == pytest.approx(10e-6)
+    assert rows["signal"] == pytest.approx(50e-6)  # helper - serve - 2 x frame copies
+    assert rows["rest"] == pytest.approx(21e-6)  # full - checks - encode - link - decode
+    pieces = [value for key, value in rows.items() if key not in ("full", "full_nogc")]
+    assert sum(pieces) == pytest.approx(rows["full"])
+    assert rows["full_nogc"] is None  # not measured here: shown as "-"
+    _header, table_rows = report.breakdown_table([figures])
+    full_row = next(row for row in table_rows if row[0] == "full")
+    assert full_row[2:] == ["100.0", "100%"]

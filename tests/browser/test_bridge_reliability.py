@@ -83,14 +83,9 @@ def test_call_sync_timeout_does_not_leave_the_kernel_busy(bridged: LiteKernel) -
 # --- defect 2: bridge error codes reach Python ----------------------------------------------------------
 
 
-def test_busy_reaches_python_with_its_code(bridged: LiteKernel) -> None:
-    bridged.run(
-        "try:\n    page.call_sync('reenterCaller')\nexcept litebridge.JSError as exc:\n"
-        "    caught = [type(exc).__name__, exc.code, exc.message]\n"
-    )
-    name, code, message = bridged.value("caught")
-    assert (name, code) == ("JSError", "busy")
-    assert "blocked in call_sync" in message
+def test_reentrant_call_is_served_not_refused(bridged: LiteKernel) -> None:
+    # formerly refused with code busy (protocol section 8): now served on the blocked stack
+    assert bridged.value("page.call_sync('reenterCaller')") == 42
 
 
 @pytest.mark.parametrize(

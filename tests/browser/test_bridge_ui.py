@@ -41,8 +41,10 @@ def _walkthrough_outputs(isolated: bool) -> list[str]:
         'unknown_method | no page handler named "noSuchHandler"',
         "cannot send set at args[1]['k']",
         "CallTimeout: True |  still here",
-        "BridgeError | True",
+        "42",
         last,
+        "' 2 clicks'",
+        "['saved', 'litebridge walkthrough']",
     ]
 
 

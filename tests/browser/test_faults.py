@@ -268,10 +268,10 @@ def test_kernel_restart_in_the_middle_of_calls(lab_page: Page, kernel_a: LiteKer
         )
         assert pending["ok"]
         lab_page.evaluate("(id) => window.__lbTest.kernels[id].restart()", kernel.id)
-        # page -> Python: named error (busy while blocked, else closed by the restart)
+        # page -> Python: served re-entrantly while Python was blocked (docs/protocol.md section 8),
+        # or a named error (closed by the restart); never a hang
         outcome = lab_page.evaluate("() => window.__lbPending")
-        assert outcome["ok"] is False
-        assert outcome["code"] in ("busy", "closed"), outcome
+        assert outcome["ok"] is True or outcome["code"] == "closed", outcome
         # Python -> page: the kernel is gone; its handler is aborted with the reason
         lab_page.wait_for_function("() => window.__lbFaults.aborts.some(([t]) => t === 'restart')", timeout=30_000)
         reason = next(r for t, r in lab_page.evaluate("() => window.__lbFaults.aborts") if t == "restart")

@@ -284,3 +284,63 @@ def test_frames_over_the_limit_are_refused_before_sending() -> None:
         encode_envelope({"v": 1, "id": 1, "kind": "litebridge.call", "method": "m", "args": [half, half]}, "args")
     _, buffers = encode([half])  # one half is fine
     assert len(buffers) == 1
+
+
+def test_plain_json_arguments_skip_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    from litebridge import codec
+
+    class NoWalk:
+        def __init__(self) -> None:
+            raise AssertionError("plain JSON arguments must not be walked")
+
+    small = {"op": "echo", "n": 42, "x": 1.5, "s": "héllo", "ok": True, "none": None, "list": [1, [2, {"a": -0.0}]]}
+    env = {"v": 1, "id": 3, "kind": "litebridge.call", "method": "m", "args": (small, [small]), "sync": True}
+    with monkeypatch.context() as patch:
+        patch.setattr(codec, "_Encoder", NoWalk)
+        text, buffers = encode_envelope(env, "args", "args")
+    assert buffers == []
+    assert json.loads(text)["args"] == json.loads(json.dumps([small, [small]]))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (({"$bytes": 1},), [{"$escape": {"$bytes": 1}}]),
+        (({"k": b"x"},), [{"k": {"$bytes": 0}}]),
+        (({"k": collections.OrderedDict(a=1)},), [{"k": {"a": 1}}]),
+        (([True, 2**53 - 1, "s"],), [[True, 2**53 - 1, "s"]]),
+    ],
+)
+def test_arguments_off_the_fast_path_are_still_converted(args: tuple[object, ...], expected: object) -> None:
+    env = {"v": 1, "id": 3, "kind": "litebridge.call", "method": "m", "args": args, "sync": True}
+    text, _ = encode_envelope(env, "args", "args")
+    assert json.loads(text)["args"] == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "pattern"),
+    [
+        ({"k": [float("nan")]}, r"cannot send float nan at args\[0\]\['k'\]\[0\]"),
+        ({"k": 2**53}, r"cannot send int 9007199254740992 at args\[0\]\['k'\]"),
+        ({"k": {1: 2}}, r"cannot send dict key 1 of type int at args\[0\]\['k'\]"),
+        ({"k": "\ud800"}, r"lone surrogate at args\[0\]\['k'\]"),
+    ],
+)
+def test_arguments_off_the_fast_path_are_still_refused(value: object, pattern: str) -> None:
+    env = {"v": 1, "id": 3, "kind": "litebridge.call", "method": "m", "args": (value,), "sync": True}
+    with pytest.raises(TypeError, match=pattern):
+        encode_envelope(env, "args", "args")
+
+
+def test_deep_or_cyclic_arguments_fall_back_to_the_walk() -> None:
+    deep: object = 1
+    for _ in range(100):
+        deep = {"d": deep}
+    env = {"v": 1, "id": 3, "kind": "litebridge.call", "method": "m", "args": (deep,), "sync": True}
+    text, _ = encode_envelope(env, "args", "args")
+    assert json.loads(text)["args"] == [json.loads(json.dumps(deep))]
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    env["args"] = (cyclic,)
+    with pytest.raises(TypeError, match=r"cyclic: it contains itself"):
+        encode_envelope(env, "args", "args")

@@ -6,17 +6,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import typing
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import litebridge
-from litebridge import protocol
-from litebridge.codec import decode, encode
+from litebridge import ByteStream, protocol
+from litebridge._streams import StreamTable
+from litebridge.codec import decode, decode_envelope, encode
 from litebridge.dispatch import check_name
 from litebridge.errors import MethodLookupError, error_from_wire
 
@@ -94,3 +97,79 @@ def test_errors(case: dict[str, Any]) -> None:
     error = error_from_wire(case["wire"])
     assert type(error) is getattr(litebridge, case["python"])
     assert error.code == case["code"]
+
+
+def test_stream_constants_match_the_vectors() -> None:
+    assert list(typing.get_args(protocol.StreamKind)) == VECTORS["stream_kinds"]
+    kinds = [protocol.KIND_STREAM_PULL, protocol.KIND_STREAM_CHUNK, protocol.KIND_STREAM_END]
+    kinds += [protocol.KIND_STREAM_ERROR, protocol.KIND_STREAM_CANCEL]
+    assert kinds == VECTORS["stream_kinds"]
+    assert VECTORS["stream_key"] == protocol.STREAM_KEY
+    assert VECTORS["stream_chunk_bytes"] == protocol.STREAM_CHUNK_BYTES
+    assert VECTORS["stream_window_chunks"] == protocol.STREAM_WINDOW_CHUNKS
+
+
+async def _source() -> AsyncIterator[bytes]:
+    yield b""
+
+
+def _streams_native(value: Any, make: Callable[[int], Any]) -> Any:
+    """Like :func:`native`, with each ``{"@stream": n}`` replaced by ``make(n)``."""
+    if isinstance(value, list):
+        return [_streams_native(item, make) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"@stream"}:
+            return make(value["@stream"])
+        if set(value) == {"@bytes"}:
+            return bytes.fromhex(value["@bytes"])
+        return {key: _streams_native(item, make) for key, item in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", VECTORS["streams"], ids=ids(VECTORS["streams"]))
+def test_streams_encode_and_decode(case: dict[str, Any]) -> None:
+    async def main() -> None:
+        streams = StreamTable(lambda text, buffers: None, asyncio.get_running_loop)
+        sources: list[Any] = []
+
+        def make_source(n: int) -> Any:
+            sources.append(_source())
+            return sources[-1]
+
+        text, buffers = encode(_streams_native(case["value"], make_source), "args", streams.exporter(1))
+        assert json.loads(text) == case["wire"]
+        assert [bytes(b).hex() for b in buffers] == case["buffers"]
+        received = decode(text, buffers, streams.importer)
+        as_ids = _streams_native(case["value"], lambda n: ("ByteStream", n))
+
+        def shape(value: Any) -> Any:
+            if isinstance(value, ByteStream):
+                return ("ByteStream", value.id)
+            if isinstance(value, list):
+                return [shape(item) for item in value]
+            if isinstance(value, dict):
+                return {key: shape(item) for key, item in value.items()}
+            return value
+
+        assert shape(received) == as_ids
+        for source in sources:
+            await source.aclose()
+
+    asyncio.run(main())
+
+
+def _record_reference(key: str, value: Any) -> Any:
+    return {"@ref": [key, value]}
+
+
+@pytest.mark.parametrize("case", VECTORS["references"], ids=ids(VECTORS["references"]))
+def test_references(case: dict[str, Any]) -> None:
+    buffers = [bytes.fromhex(b) for b in case["buffers"]]
+    text = json.dumps({"v": 1, "id": 1, "kind": "litebridge.result", "value": case["wire"]})
+    decoded = decode_envelope(text, buffers, importer=_record_reference)["value"]
+    assert decoded == native(case["decoded"])
+    if case.get("plain"):
+        assert decode_envelope(text, buffers)["value"] == native(case["decoded"])
+    else:
+        with pytest.raises(ValueError, match="reference is not accepted here"):
+            decode_envelope(text, buffers)

@@ -85,6 +85,9 @@ export interface WorkerHelper {
   setInterrupt(buffer: Int32Array | null, check: () => void): void;
 }
 
+/** How a `litebridge.apply` envelope starts its kind field, as `JSON.stringify` writes it. */
+const APPLY_MARK = `"kind":"${Kind.apply}"`;
+
 /** How often a blocked `callSync` looks at the interrupt buffer, in milliseconds. */
 export const INTERRUPT_POLL_MS = 50;
 
@@ -195,6 +198,10 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
   let header: Int32Array | null = null;
   let payload: Uint8Array | null = null;
   let seq = 0;
+  /** Sync calls this worker is inside (a callback served during one may make another). */
+  let depth = 0;
+  /** Receives frames: from the port, and callbacks the page writes into the SAB. */
+  let deliver: FrameCallback | null = null;
   let interrupt: { buffer: Int32Array; check: () => void } | null = null;
 
   const now = (): number => performance.now();
@@ -279,11 +286,22 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       );
     }
     marks[CONNECTED] = true;
+    deliver = onFrame;
     const channel = new MessageChannel();
     port = channel.port1;
+    // A call of a Python callback (litebridge.apply) runs with JSPI stack switching where the
+    // runtime has it (PyProxy.callPromising), so that the callback can block in sync calls.
+    const jspi = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
+    const promising = jspi ? (onFrame as { callPromising?: (...args: unknown[]) => Promise<unknown> }).callPromising : undefined;
     port.onmessage = (event: MessageEvent<PortFrame>) => {
       const frame = event.data;
       const buffers = frame.buffers.length > 0 ? frame.buffers.map((buffer) => new Uint8Array(buffer)) : null;
+      if (promising !== undefined && frame.json.includes(APPLY_MARK)) {
+        promising.call(onFrame, frame.json, buffers).catch((error: unknown) => {
+          console.error('litebridge: a Python callback failed to run:', error);
+        });
+        return;
+      }
       onFrame(frame.json, buffers);
     };
     const isolated = scope.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
@@ -343,9 +361,67 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
         `the litebridge labextension did not answer within ${timeoutMs} ms: is it installed and enabled on this page?`
       );
     }
+    const state = header;
+    // Nested in a callback served during another sync call: leave STATE as that call had it.
+    const resume = depth > 0 ? Atomics.load(state, Slot.STATE) : Phase.IDLE;
+    if (depth === 0) {
+      Atomics.add(state, Slot.EPOCH, 1);
+    }
+    depth += 1;
+    try {
+      return callSyncAt(state, payload, json, buffers, timeoutMs, start, resume);
+    } finally {
+      depth -= 1;
+    }
+  };
+
+  /**
+   * Read a callback the page wrote while this call waits (`CALLBACK` chunks, protocol
+   * section 8) and serve it on this stack; afterwards STATE is `base + REQUEST` again.
+   */
+  const serveCallback = (state: Int32Array, payload: Uint8Array, base: number): void => {
+    let reader: FrameReader | null = null;
+    for (;;) {
+      try {
+        reader ??= new FrameReader(state[Slot.TOTAL_BYTES]);
+        reader.push(payload.subarray(0, state[Slot.CHUNK_BYTES]));
+      } catch (error) {
+        console.error('litebridge: dropped a malformed callback from the page:', error);
+        break;
+      }
+      if (reader.complete) {
+        break;
+      }
+      setState(state, base + Phase.CALLBACK_ACK);
+      if (waitWhile(state, base + Phase.CALLBACK_ACK, CHUNK_WAIT_MS) !== base + Phase.CALLBACK) {
+        console.error('litebridge: the page did not send the rest of a callback in time');
+        reader = null;
+        break;
+      }
+    }
+    if (reader?.complete === true) {
+      const frame = reader.result();
+      try {
+        deliver?.(frame.json, frame.buffers.length > 0 ? frame.buffers : null);
+      } finally {
+        setState(state, base + Phase.REQUEST);
+      }
+    } else {
+      setState(state, base + Phase.REQUEST);
+    }
+  };
+
+  const callSyncAt = (
+    state: Int32Array,
+    payload: Uint8Array,
+    json: string,
+    buffers: unknown,
+    timeoutMs: number,
+    start: number,
+    resume: number
+  ): string | unknown[] => {
     seq = seq + 1 >= SEQ_WRAP ? 1 : seq + 1;
     const base = seq * PHASE_SPAN;
-    const state = header;
 
     // 1. The request, chunk by chunk.
     const borrowed = borrowBuffers(buffers);
@@ -362,7 +438,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
         }
         const seen = waitWhile(state, base + Phase.REQUEST, CHUNK_WAIT_MS);
         if (seen !== base + Phase.REQUEST_ACK) {
-          setState(state, Phase.IDLE);
+          setState(state, resume);
           throw namedError(
             'CallTimeout',
             `the page did not acknowledge request chunk ${index} within ${CHUNK_WAIT_MS} ms`
@@ -376,34 +452,45 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     // 2. Wait for the page to claim the call, bounded by the call's timeout; a keyboard
     //    interrupt gives the call up (or, if the page already claimed it, is raised once the
     //    answer has been read, so that the SAB is left IDLE either way).
+    //    The page may instead write a callback (CALLBACK): it is served here, on this stack,
+    //    and the wait goes on, bounded by the same deadline.
     let interrupted: { error: unknown } | null = null;
     let seen: number;
-    try {
-      seen = waitWhileInterruptible(state, base + Phase.REQUEST, timeoutMs - (now() - start));
-    } catch (error) {
-      if (Atomics.compareExchange(state, Slot.STATE, base + Phase.REQUEST, Phase.IDLE) === base + Phase.REQUEST) {
-        Atomics.notify(state, Slot.STATE);
-        throw error;
+    for (;;) {
+      try {
+        seen = waitWhileInterruptible(state, base + Phase.REQUEST, timeoutMs - (now() - start));
+      } catch (error) {
+        if (Atomics.compareExchange(state, Slot.STATE, base + Phase.REQUEST, resume) === base + Phase.REQUEST) {
+          Atomics.notify(state, Slot.STATE);
+          throw error;
+        }
+        interrupted ??= { error };
+        seen = Atomics.load(state, Slot.STATE);
       }
-      interrupted = { error };
-      seen = Atomics.load(state, Slot.STATE);
-    }
-    if (seen === base + Phase.REQUEST) {
-      if (Atomics.compareExchange(state, Slot.STATE, base + Phase.REQUEST, Phase.IDLE) === base + Phase.REQUEST) {
-        Atomics.notify(state, Slot.STATE);
-        throw namedError('CallTimeout', `no answer from the page within ${timeoutMs} ms`);
+      if (seen === base + Phase.REQUEST) {
+        if (Atomics.compareExchange(state, Slot.STATE, base + Phase.REQUEST, resume) === base + Phase.REQUEST) {
+          Atomics.notify(state, Slot.STATE);
+          if (interrupted !== null) {
+            throw interrupted.error;
+          }
+          throw namedError('CallTimeout', `no answer from the page within ${timeoutMs} ms`);
+        }
+        seen = Atomics.load(state, Slot.STATE);
       }
-      seen = Atomics.load(state, Slot.STATE);
-    }
-    if (seen === base + Phase.CLAIMED) {
-      seen = waitWhile(state, base + Phase.CLAIMED, CHUNK_WAIT_MS);
+      if (seen === base + Phase.CLAIMED) {
+        seen = waitWhile(state, base + Phase.CLAIMED, CHUNK_WAIT_MS);
+      }
+      if (seen !== base + Phase.CALLBACK) {
+        break;
+      }
+      serveCallback(state, payload, base);
     }
 
     // 3. The answer, chunk by chunk.
     let reader: FrameReader | null = null;
     for (;;) {
       if (seen !== base + Phase.RESPONSE) {
-        setState(state, Phase.IDLE);
+        setState(state, resume);
         const what = seen === base + Phase.CLAIMED || seen === base + Phase.RESPONSE_ACK ? 'timed out' : `state ${seen}`;
         throw namedError(
           seen === base + Phase.CLAIMED || seen === base + Phase.RESPONSE_ACK ? 'CallTimeout' : 'BridgeError',
@@ -417,7 +504,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
         }
         reader.push(payload.subarray(0, state[Slot.CHUNK_BYTES]));
       } catch (error) {
-        setState(state, Phase.IDLE);
+        setState(state, resume);
         throw namedError('BridgeError', `malformed answer from the page: ${String(error)}`);
       }
       if (reader.complete) {
@@ -426,7 +513,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       setState(state, base + Phase.RESPONSE_ACK);
       seen = waitWhile(state, base + Phase.RESPONSE_ACK, CHUNK_WAIT_MS);
     }
-    setState(state, Phase.IDLE);
+    setState(state, resume);
     if (interrupted !== null) {
       throw interrupted.error;
     }

@@ -1,0 +1,139 @@
+"""Before/after comparison of builds of the site, in one Chromium run (``python -m bench.ab``).
+
+Each change to the bridge was kept only if it paid in this comparison: the site built before
+the change and the sites built after each change are served side by side (all with COOP/COEP),
+one kernel is booted in each, and the figures are measured in blocks whose order rotates (A B C,
+B C A, C A B, ...) so that a change of load on the shared machine hits every build alike.
+Prints the p50 of each figure per build and its ratio to the first build (below 1: faster).
+
+Usage::
+
+    .venv/bin/python -m bench.ab --site before=/tmp/site-before --site after=_output \\
+        [--blocks 6] [--figures call_sync,await_call,kcall]
+
+Figures: ``call_sync`` (small JSON, sab), ``await_call`` (``await page.call``), ``kcall``
+(page -> Python ``k.call``), ``page_serve`` (the page's CPU per sync call, ``page_serve.js``),
+``bulk`` (16 MiB one way through ``call_sync``), ``echo`` (16 MiB echoed through ``call_sync``),
+``parts`` (the pieces of one ``call_sync``, ``profile_call_sync_parts`` in ``kernel_bench.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "py", ROOT / "tests" / "browser"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from harness import CHROMIUM, CHROMIUM_ARGS, LiteKernel, NetworkGuard, wait_for_app  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from litebridge.serve import start_server  # noqa: E402
+
+from .runner import KERNEL_SOURCE, OFFLINE_ARGS, ms_to_s, page_script  # noqa: E402
+from .stats import percentile  # noqa: E402
+
+MIB = 1024 * 1024
+SMALL = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
+FIGURES = ("call_sync", "await_call", "kcall", "page_serve", "bulk", "echo", "parts")
+#: the request frame of ``call_sync("bench_echo", SMALL)`` as the kernel encodes it
+FRAME = (
+    '{"v":1,"id":1,"kind":"litebridge.call","method":"bench_echo",'
+    '"args":[{"op":"echo","n":42,"x":1.5,"s":"hello","ok":true}],"sync":true}'
+)
+
+
+def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> dict[str, list[float]]:
+    """Samples (seconds) of ``figure``: one list, or one per piece for ``parts``."""
+    if figure == "parts":
+        parts = kernel.value(f"profile_call_sync_parts({samples}, {per_sample}, {per_sample})", timeout_s=300)
+        return {f"parts.{key}": list(value) for key, value in parts.items() if key not in ("counts", "frame")}
+    return {figure: _measure_one(kernel, figure, samples, per_sample)}
+
+
+def _measure_one(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> list[float]:
+    args = f"{samples}, {per_sample}, {per_sample}"
+    if figure == "call_sync":
+        return list(kernel.value(f"call_sync_small({args})", timeout_s=300))
+    if figure == "await_call":
+        return list(kernel.value(f"await await_call_small({args})", timeout_s=300))
+    if figure == "bulk":
+        return list(kernel.value(f"bulk_sync({16 * MIB}, False, {max(2, samples // 4)}, 1)", timeout_s=300))
+    if figure == "echo":
+        return list(kernel.value(f"bulk_sync({16 * MIB}, True, {max(2, samples // 4)}, 1)", timeout_s=300))
+    if figure == "page_serve":
+        options = {"kernelId": kernel.id, "frame": FRAME, "samples": samples, "perSample": per_sample}
+        return ms_to_s(kernel.page.evaluate(page_script("page_serve.js"), {**options, "warmup": per_sample})["serve"])
+    if figure == "kcall":
+        options = {"kernelId": kernel.id, "samples": samples, "perSample": per_sample, "warmup": per_sample}
+        out = kernel.page.evaluate(page_script("kcall.js"), {**options, "message": SMALL})
+        return ms_to_s(out["samples"])
+    raise ValueError(f"unknown figure {figure!r}: expected one of {FIGURES}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Compare two site builds; print p50 per figure and the ratio B / A."""
+    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.splitlines()[0])
+    parser.add_argument("--site", action="append", required=True, help="NAME=PATH of a built site (2 or more)")
+    parser.add_argument("--blocks", type=int, default=6, help="rotating blocks (default 6)")
+    parser.add_argument("--samples", type=int, default=10, help="samples per figure per block")
+    parser.add_argument("--per-sample", type=int, default=25, help="operations per sample")
+    parser.add_argument("--figures", default=",".join(FIGURES[:3]), help=f"comma-separated, of {FIGURES}")
+    args = parser.parse_args(argv)
+    figures = [name for name in args.figures.split(",") if name]
+    sites = dict(item.split("=", 1) for item in args.site)
+    if len(sites) < 2:
+        parser.error("give at least two --site NAME=PATH")
+    names = list(sites)
+    servers = [start_server(Path(path).resolve(), 0, isolation=True, sw_isolation=False) for path in sites.values()]
+    results: dict[str, dict[str, list[float]]] = {name: {} for name in names}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
+            kernels: dict[str, Any] = {}
+            guard = NetworkGuard()
+            for name, (server, _thread) in zip(names, servers, strict=True):
+                context = browser.new_context()
+                guard.install(context)
+                page = context.new_page()
+                page.goto(server.url + "lab/index.html")
+                wait_for_app(page)
+                kernel = LiteKernel(page, boot_timeout_s=90)
+                kernel.run(KERNEL_SOURCE, timeout_s=300)
+                kernel.value("await setup()")
+                kernels[name] = kernel
+            for block in range(args.blocks):
+                order = names[block % len(names) :] + names[: block % len(names)]
+                for name in order:
+                    for figure in figures:
+                        measured = _measure(kernels[name], figure, args.samples, args.per_sample)
+                        for key, values in measured.items():
+                            results[name].setdefault(key, []).extend(values)
+                print(f"block {block + 1}/{args.blocks} done", file=sys.stderr, flush=True)
+            browser.close()
+            if guard.blocked:
+                print(f"ERROR: non-local requests: {guard.blocked}", file=sys.stderr)
+                return 1
+    finally:
+        for server, thread in servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+    print("  ".join([f"{'figure':<16}", *(f"{name:>22}" for name in names)]))
+    for figure in results[names[0]]:
+        base = percentile(results[names[0]][figure], 50)
+        cells = []
+        for name in names:
+            value = percentile(results[name][figure], 50)
+            cells.append(f"{value * 1e6:>10.1f} us ({value / base:5.3f}x)")
+        print("  ".join([f"{figure:<16}", *cells]))
+    print("sites: " + ", ".join(f"{name}={path}" for name, path in sites.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+/**
+ * The page side of `window` (protocol section 13) without a browser: the reference tables and
+ * the ops, served over node's own objects (EventTarget, Event, Map).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import type { Frame } from '../src/frame';
+import { PageHandles, PythonRefs } from '../src/handles';
+import { WindowOps, propertyNames } from '../src/windowOps';
+
+type Answer = { kind: string; value?: unknown; error?: { code?: string; message: string; type: string } };
+
+function parse(frame: Frame): Answer {
+  return JSON.parse(frame.json) as Answer;
+}
+
+async function serve(ops: WindowOps, message: Record<string, unknown>): Promise<Answer> {
+  return parse(await ops.serve(1, { args: [], ...message }, []));
+}
+
+function setup(): { handles: PageHandles; python: PythonRefs; ops: WindowOps; applied: [number, unknown[]][] } {
+  const applied: [number, unknown[]][] = [];
+  const handles = new PageHandles();
+  const python = new PythonRefs(
+    (id, args) => {
+      applied.push([id, args]);
+      return Promise.resolve(`py${id}`);
+    },
+    () => undefined
+  );
+  return { handles, python, ops: new WindowOps(handles, python), applied };
+}
+
+describe('window ops', () => {
+  it('reads values as values and objects as handles, one id per object', async () => {
+    const { handles, ops } = setup();
+    const holder = { lbTestValue: { a: [1, 'x'] }, lbTestMap: new Map(), lbTestNamespace: JSON };
+    Object.assign(globalThis, { lbHolder: holder });
+    try {
+      const target = handles.export(holder);
+      const id = (target.$handle as [number, string])[0];
+      assert.deepEqual((await serve(ops, { op: 'get', target: id, name: 'lbTestValue' })).value, { a: [1, 'x'] });
+      const map = await serve(ops, { op: 'get', target: id, name: 'lbTestMap' });
+      const again = await serve(ops, { op: 'get', target: id, name: 'lbTestMap' });
+      assert.deepEqual(map.value, again.value);
+      assert.equal((map.value as { $handle: [number, string] }).$handle[1], 'Map');
+      const namespace = await serve(ops, { op: 'get', target: id, name: 'lbTestNamespace' });
+      assert.equal((namespace.value as { $handle: [number, string] }).$handle[1], 'JSON', 'a namespace is not copied as {}');
+      const viaPath = await serve(ops, { op: 'get', target: 0, path: ['lbHolder', 'lbTestValue'], name: 'a' });
+      assert.deepEqual(viaPath.value, [1, 'x']);
+      assert.equal(handles.size, 3);
+      handles.release([[id, 1], [(map.value as { $handle: [number, string] }).$handle[0], 2]]);
+      assert.equal(handles.size, 1);
+    } finally {
+      delete (globalThis as Record<string, unknown>).lbHolder;
+    }
+  });
+
+  it('answers a missing property with unknown_property naming it, and a released handle with closed', async () => {
+    const { handles, ops } = setup();
+    const id = (handles.export(new Map()).$handle as [number, string])[0];
+    const missing = await serve(ops, { op: 'get', target: id, name: 'colour' });
+    assert.equal(missing.error?.code, 'unknown_property');
+    assert.equal((missing.error as { message: string }).message, 'Map has no property "colour"');
+    handles.release([[id, 1]]);
+    assert.equal((await serve(ops, { op: 'get', target: id, name: 'size' })).error?.code, 'closed');
+    assert.equal((await serve(ops, { op: 'nope', target: 0 })).error?.code, 'bad_request');
+  });
+
+  it('calls methods with their object as this, and bound method handles keep it', async () => {
+    const { ops } = setup();
+    const counter = { n: 1, add(k: number) { this.n += k; return this.n; } };
+    Object.assign(globalThis, { lbCounter: counter });
+    try {
+      assert.equal((await serve(ops, { op: 'call', target: 0, path: ['lbCounter'], name: 'add', args: [2] })).value, 3);
+      const bound = (await serve(ops, { op: 'get', target: 0, path: ['lbCounter'], name: 'add' })).value as { $handle: [number, string] };
+      assert.equal(bound.$handle[1], 'Function');
+      assert.equal((await serve(ops, { op: 'call', target: bound.$handle[0], args: [4] })).value, 7);
+      assert.equal((await serve(ops, { op: 'new', target: 0, name: 'Date', args: [0] })).value !== undefined, true);
+      const failed = await serve(ops, { op: 'call', target: 0, path: ['lbCounter'], name: 'n' });
+      assert.match(failed.error?.message ?? '', /Object\.n is not a function/);
+    } finally {
+      delete (globalThis as Record<string, unknown>).lbCounter;
+    }
+  });
+
+  it('awaits a promise an op returns', async () => {
+    const { ops } = setup();
+    Object.assign(globalThis, { lbLater: () => Promise.resolve({ ok: true }) });
+    try {
+      assert.deepEqual((await serve(ops, { op: 'call', target: 0, name: 'lbLater' })).value, { ok: true });
+    } finally {
+      delete (globalThis as Record<string, unknown>).lbLater;
+    }
+  });
+
+  it('listen: preventDefault is applied while the event is dispatched, the listener gets a handle', async () => {
+    const { handles, ops, applied } = setup();
+    const target = new EventTarget();
+    const id = (handles.export(target).$handle as [number, string])[0];
+    const listen = await serve(ops, {
+      op: 'listen',
+      target: id,
+      args: ['submit', { $py: [7, 'function'] }, { preventDefault: true }]
+    });
+    assert.equal(listen.kind, 'litebridge.result');
+    const event = new Event('submit', { cancelable: true });
+    assert.equal(target.dispatchEvent(event), false, 'default prevented synchronously');
+    assert.equal(applied.length, 1);
+    assert.equal(applied[0][0], 7);
+    assert.equal(applied[0][1][0], event);
+    // the same Python id is the same function: removeEventListener finds it
+    const wrapper = (listen.value as { $handle: [number, string] }).$handle[0];
+    await serve(ops, { op: 'call', target: id, name: 'removeEventListener', args: ['submit', { $handle: [wrapper, ''] }] });
+    assert.equal(target.dispatchEvent(new Event('submit', { cancelable: true })), true);
+  });
+
+  it('one function per Python id, and Python functions go back as $py', () => {
+    const { python, ops } = setup();
+    const first = python.import([3, 'function']);
+    assert.equal(python.import([3, 'function']), first);
+    assert.deepEqual(ops.exporter(first), { $py: [3, 'Function'] });
+    assert.equal(python.size, 1);
+    python.clear();
+    assert.equal(python.size, 0);
+  });
+
+  it('lists property names, own and inherited', () => {
+    const names = propertyNames(new Map());
+    assert.ok(names.includes('get') && names.includes('size'));
+    assert.ok(!names.includes('constructor'));
+  });
+});
