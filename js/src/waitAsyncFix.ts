@@ -26,6 +26,39 @@ interface AtomicsWithWaitAsync {
  */
 export const nativeWaitAsync: WaitAsync | undefined = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync;
 
+/** node's `MessagePort.ref`/`unref` (absent in browsers). */
+interface NodePortRefs {
+  ref?: () => void;
+  unref?: () => void;
+}
+
+/** Callbacks waiting for {@link laterTask}'s next message, first in first out. */
+const queued: (() => void)[] = [];
+let channel: MessageChannel | undefined;
+
+/**
+ * Run `callback` on a later task (a `MessageChannel` message), never a timer: unlike
+ * `setTimeout(callback, 0)` it is not clamped or throttled in a hidden tab.
+ *
+ * @param callback - Called once, with no arguments, on a task after the current one.
+ */
+export function laterTask(callback: () => void): void {
+  if (channel === undefined) {
+    channel = new MessageChannel();
+    const port = channel.port1 as MessagePort & NodePortRefs;
+    port.onmessage = () => {
+      queued.shift()?.();
+      if (queued.length === 0) {
+        port.unref?.();
+      }
+    };
+  }
+  // node's MessagePort holds the event loop open while referenced; browsers have no ref/unref
+  (channel.port1 as MessagePort & NodePortRefs).ref?.();
+  queued.push(callback);
+  channel.port2.postMessage(null);
+}
+
 /** False once {@link disableWaitAsyncFix} ran: the wrapper then passes every call through. */
 let active = true;
 
@@ -87,8 +120,11 @@ export function installWaitAsyncFix(): boolean {
     // Settle on a later task, not a microtask. This does not make a reply the worker is still
     // writing complete (a task boundary is no bound on the worker's copy): coincidentResultFix
     // hands the worker a private buffer for that, so coincident only sees finished replies.
+    // The task is a message, not a timer: browsers clamp timers in background tabs to 1 s
+    // (HTML: "timer initialisation steps" allow it; Firefox's dom.min_background_timeout_value
+    // is 1000 ms), which made every execute of a hidden lab take a second.
     const outcome = result.value;
-    return { async: true, value: new Promise((resolve) => setTimeout(resolve, 0, outcome)) };
+    return { async: true, value: new Promise((resolve) => { laterTask(() => { resolve(outcome); }); }) };
   };
   wrapped[WRAPPED] = true;
   Object.defineProperty(Atomics, 'waitAsync', {

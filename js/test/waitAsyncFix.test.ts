@@ -52,6 +52,23 @@ describe('waitAsyncFix (coincident 1.x: the worker answers before the page waits
     assert.equal(await coincidentWaitForAnswer(waitAsyncNow(), slot), 'not-equal');
   });
 
+  it('settles without a timer (timers are clamped to 1 s in hidden tabs)', async () => {
+    installWaitAsyncFix();
+    const slot = new Int32Array(new SharedArrayBuffer(8));
+    await answerFromWorker(slot);
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = (() => {
+      throw new Error('the waitAsync fix used a timer');
+    }) as unknown as typeof setTimeout;
+    let settled: Promise<unknown>;
+    try {
+      settled = coincidentWaitForAnswer(waitAsyncNow(), slot);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    assert.equal(await settled, 'not-equal');
+  });
+
   it('a wait that starts before the answer still resolves "ok" when the worker notifies', async () => {
     installWaitAsyncFix();
     const slot = new Int32Array(new SharedArrayBuffer(8));

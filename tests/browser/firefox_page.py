@@ -154,6 +154,10 @@ class FirefoxPage:
             return []
         return [str(line) for line in self._browser.request("console", page=self._id)]
 
+    def bring_to_front(self) -> None:
+        """Activate the tab (WebDriver BiDi ``browsingContext.activate``)."""
+        self._browser.request("front", page=self._id)
+
     def close(self) -> None:
         """Close the tab (idempotent)."""
         if not self._closed:

@@ -44,6 +44,16 @@ class BrowserPage(Protocol):
         """Close the page."""
         ...
 
+    def bring_to_front(self) -> None:
+        """Make the page its window's visible tab.
+
+        A hidden tab's timers are clamped to 1 s (HTML allows it; Firefox's
+        ``dom.min_background_timeout_value`` is 1000 ms), and JupyterLite's in-page kernel socket
+        (mock-socket) delivers every message on a 4 ms timer: each execute of a hidden lab takes
+        a second in Firefox.
+        """
+        ...
+
 
 class PageError(PlaywrightError):
     """JavaScript threw, a wait expired or the browser failed, in Firefox or WebKit.

@@ -125,7 +125,11 @@ class SharedKernels:
         """The lab app of ``server`` (after the service worker's reload when it isolates)."""
         if serving not in self._pages:
             self._pages[serving] = open_lab_page(self.browser, server, serving)
-        return self._pages[serving]
+        page = self._pages[serving]
+        # the servings' lab pages are tabs of one window: the one in use must be the visible one
+        # (see BrowserPage.bring_to_front: a hidden lab runs one execute per second in Firefox)
+        page.bring_to_front()
+        return page
 
     def kernel(self, serving: Serving, server: SiteServer) -> LiteKernel:
         """A booted kernel in the lab page of ``serving``."""

@@ -248,6 +248,10 @@ class WebKitPage:
             return []
         return [str(line) for line in lines]
 
+    def bring_to_front(self) -> None:
+        """Switch the session to this window (WebDriver "Switch To Window" selects it)."""
+        self._driver()
+
     def close(self) -> None:
         """Close the window (idempotent); the session stays for the other pages."""
         if self._closed:

@@ -6,7 +6,7 @@
 //   {"id": 2, "op": "newPage"}                                     -> value: page number
 //   {"id": 3, "op": "goto", "page": 1, "url": "...", "timeoutMs": 60000}
 //   {"id": 4, "op": "call", "page": 1, "fn": "<source>", "args": [...]}  -> value: what fn returned
-//   {"id": 5, "op": "url" | "close" | "console", "page": 1}
+//   {"id": 5, "op": "url" | "close" | "console" | "front", "page": 1}
 //   {"id": 6, "op": "quit"}
 // Failures answer {"id": n, "ok": false, "error": "<message>"}. Everything the page asks of a
 // host other than 127.0.0.1 goes to the test's refusing proxy ("proxy"), Firefox's own background
@@ -73,6 +73,10 @@ const ops = {
     // fn is a function source; puppeteer sends it as the function to run in the page
     const target = page(id);
     return target.evaluate(new Function(`return (${fn});`)(), ...args);
+  },
+  async front({ page: id }) {
+    await page(id).bringToFront();
+    return null;
   },
   async url({ page: id }) {
     return page(id).url();
