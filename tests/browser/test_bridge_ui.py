@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from bridge_helpers import page_settle
 from harness import LiteKernel, wait_for_app, wait_for_kernel_idle
 from playwright.sync_api import Error as PlaywrightError
@@ -122,6 +123,9 @@ def test_walkthrough_notebook_runs_clean(new_page: NewPage, isolated: bool) -> N
         other.shutdown()
 
 
+# one header mode only (CI's time budget): the repl test below covers both transports in an app
+# other than the lab, and nothing here depends on the transport
+@pytest.mark.parametrize("isolated", [True], ids=["coop-coep"], indirect=True, scope="module")
 def test_notebook_app_without_setup_cell(new_page: NewPage) -> None:
     # a notebook created in the browser, opened in the notebook app: its first cell imports
     page = new_page("notebooks/index.html")
