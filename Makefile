@@ -4,6 +4,7 @@
 #   make site    build _output/ only (static files, deployable under any sub-path)
 #   make test    install everything (incl. Debian's browsers), build, lint, unit (CPython + node) + browser tests
 #   make lint    ruff, mypy, actionlint (.github/workflows) and the JS linter
+#   make soak    the soak tests make test leaves out (kernel boots under CPU load, a few minutes)
 #   make clean   remove build products (keeps .venv and download caches)
 #
 # Every step is stamped, so a second run with nothing changed does (almost) nothing.
@@ -49,7 +50,7 @@ PY_SOURCES := $(wildcard py/litebridge/*.py py/ipython_startup/*.py) py/litebrid
 JS_SOURCES := $(shell [ -d js ] && find js/src js/scripts -type f 2>/dev/null) $(wildcard js/package.json js/package-lock.json js/tsconfig*.json)
 SITE_SOURCES := jupyter_lite_config.json lite/jupyter-lite.json $(shell find content -type f 2>/dev/null)
 
-.PHONY: help serve site test lint unit browser deps chromium browsers js clean bench
+.PHONY: help serve site test lint unit browser soak deps chromium browsers js clean bench
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -161,6 +162,10 @@ endif
 
 browser: $(SITE_STAMP) browsers
 	$(PY) -m pytest -q --durations=25 tests/browser $(foreach name,$(BROWSERS),--browser $(name))
+
+# soak tests (marked soak, deselected by `make browser`): kernel boots under CPU load
+soak: $(SITE_STAMP) browsers
+	$(PY) -m pytest -q tests/browser/test_boot_soak.py --soak
 
 test: $(DEPS_STAMP) browsers $(SITE_STAMP)
 	$(MAKE) --no-print-directory lint

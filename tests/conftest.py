@@ -10,11 +10,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--site-dir``: the built site the browser tests serve (default: ``_output``)."""
+    """Add ``--site-dir`` (the built site the browser tests serve, default ``_output``) and
+    ``--soak`` (also run the tests marked ``soak``: ``make soak``)."""
     parser.addoption(
         "--site-dir",
         default=str(REPO_ROOT / "_output"),
         help="built JupyterLite site to test (default: _output; build it with `make site`)",
+    )
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        help="also run the soak tests (marked soak: long, probabilistic; `make soak`)",
     )
 
 

@@ -73,8 +73,8 @@ _CONSOLES: list[Callable[[], list[str]]] = []
 ALL_BROWSERS = "all_browsers"
 #: the marker that gives a module its own lab page and kernel (see shared_kernels.py)
 OWN_KERNEL = "own_kernel"
-#: the marker that keeps one parameter set of an all_browsers test in chromium
-CHROMIUM_ONLY = "chromium_only"
+#: the marker of soak tests: long and probabilistic, run only with --soak (`make soak`)
+SOAK = "soak"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,13 +86,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{OWN_KERNEL}: the module boots its own lab page and kernel instead of the shared ones"
     )
     config.addinivalue_line(
-        "markers", f"{CHROMIUM_ONLY}: this test or parameter set runs in chromium only, even under {ALL_BROWSERS}"
+        "markers", f"{SOAK}: a long, probabilistic soak test, deselected unless --soak is given (`make soak`)"
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect, for browsers other than chromium, tests not marked ``all_browsers`` or marked
-    ``chromium_only``."""
+    """Deselect, for browsers other than chromium, tests not marked ``all_browsers``; and tests
+    marked ``soak`` unless ``--soak`` is given."""
+    soak = bool(config.getoption("--soak"))
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
@@ -100,8 +101,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         name = callspec.params.get("browser_name", "chromium") if callspec is not None else "chromium"
         if name not in BROWSER_NAMES:
             raise pytest.UsageError(f"--browser {name}: expected one of {', '.join(BROWSER_NAMES)}")
-        if name != "chromium" and (
-            item.get_closest_marker(ALL_BROWSERS) is None or item.get_closest_marker(CHROMIUM_ONLY) is not None
+        if (name != "chromium" and item.get_closest_marker(ALL_BROWSERS) is None) or (
+            not soak and item.get_closest_marker(SOAK) is not None
         ):
             drop.append(item)
         else:

@@ -2,8 +2,10 @@
 
 Browser tests run for three servings of the same ``_output``: with COOP/COEP, without, and
 without from a sub-path (as a GitHub Pages project site). The app and kernel boot tests
-(``all_browsers``) run in every browser given with ``--browser`` (app loads outside Chromium: the
-sub-path serving only); the UI test in Chromium only.
+(``all_browsers``) run in every browser given with ``--browser``; the UI test in Chromium only.
+App loads and the UI test skip servings other modules cover (CI's time budget): the apps load in
+the sub-path serving here, and with and without COOP/COEP in ``shared_kernels.py`` (lab),
+``test_bridge_ui.py`` (notebooks, repl) and the UI test (notebooks).
 """
 
 from __future__ import annotations
@@ -25,12 +27,10 @@ SERVINGS = [
     pytest.param(False, "/litebridge/", id="no-isolation-subpath"),
 ]
 browser_servings = pytest.mark.parametrize(("isolated", "base_path"), SERVINGS, indirect=True, scope="module")
-#: app loads in Firefox and WebKit: the sub-path serving only (their kernels boot in the other
-#: servings in test_bridge.py); every serving in Chromium
-APP_SERVINGS = [
-    pytest.param(*param.values, id=param.id, marks=[] if param is SERVINGS[2] else pytest.mark.chromium_only)
-    for param in SERVINGS
-]
+#: app loads: the sub-path serving only (the module docstring says where the others load)
+APP_SERVINGS = [SERVINGS[2]]
+#: the notebook UI: with COOP/COEP, and without from the sub-path
+UI_SERVINGS = [SERVINGS[0], SERVINGS[2]]
 all_browsers = pytest.mark.all_browsers
 
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
@@ -158,7 +158,7 @@ def test_errors_come_back_as_tracebacks(kernel: LiteKernel) -> None:
         kernel.run("def f():\n    return 1 / 0\nf()")
 
 
-@browser_servings
+@pytest.mark.parametrize(("isolated", "base_path"), UI_SERVINGS, indirect=True, scope="module")
 def test_hello_notebook_through_the_ui(new_page: Any) -> None:
     page: Page = new_page("notebooks/index.html?path=hello.ipynb")
     wait_for_app(page)
