@@ -212,7 +212,6 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
 
   const now = (): number => performance.now();
 
-  /** Wait while STATE == `value`, at most `timeoutMs`. Returns the state seen last. */
   /** Poll STATE while it is `value`, for at most WAIT_SPIN_MS. Returns the state seen last. */
   const spinWhile = (state: Int32Array, value: number): number => {
     let current = Atomics.load(state, Slot.STATE);
@@ -225,6 +224,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     return current;
   };
 
+  /** Wait while STATE == `value`, at most `timeoutMs`. Returns the state seen last. */
   const waitWhile = (state: Int32Array, value: number, timeoutMs: number): number => {
     const deadline = now() + timeoutMs;
     let current = spinWhile(state, value);
