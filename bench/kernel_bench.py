@@ -29,6 +29,9 @@ HANDLERS = "{ bench_echo(x) { return x; }, bench_len(b) { return b.byteLength; }
 #: operations per sample of the microsecond-scale profile parts, times ``per_sample``
 FAST_FACTOR = 20
 
+#: fewest ``can_run_sync()`` calls per sample (``profile_jspi_parts``)
+JSPI_FAST_OPS = 20000
+
 _resolved = run_js("(x) => Promise.resolve(x)")
 
 
@@ -135,7 +138,9 @@ def profile_jspi_parts(samples: int, per_sample: int, warmup: int) -> dict[str, 
     """
     from pyodide.ffi import can_run_sync, run_sync
 
-    fast = per_sample * FAST_FACTOR
+    # at least JSPI_FAST_OPS calls per sample: Firefox reads the clock in 1 ms steps without
+    # COOP/COEP, and a sample of fewer sub-microsecond calls could read 0
+    fast = max(per_sample * FAST_FACTOR, JSPI_FAST_OPS)
     return {
         "can_run_sync": _sync_samples(can_run_sync, samples, fast, warmup),
         "run_sync": _sync_samples(lambda: run_sync(_resolved(1)), samples, per_sample, warmup),
