@@ -29,6 +29,9 @@ HANDLERS = "{ bench_echo(x) { return x; }, bench_len(b) { return b.byteLength; }
 #: operations per sample of the microsecond-scale profile parts, times ``per_sample``
 FAST_FACTOR = 20
 
+#: fewest ``can_run_sync()`` calls per sample (``profile_jspi_parts``)
+JSPI_FAST_OPS = 20000
+
 _resolved = run_js("(x) => Promise.resolve(x)")
 
 
@@ -94,6 +97,54 @@ async def await_call_small(samples: int, per_sample: int, warmup: int, timeout: 
 async def await_floor(samples: int, per_sample: int, warmup: int) -> list[float]:
     """Pyodide's floor: ``await`` of a JS promise that is already resolved."""
     return await _async_samples(lambda: _resolved(1), samples, per_sample, warmup)
+
+
+async def profile_await_parts(samples: int, per_sample: int, warmup: int) -> dict[str, list[float]]:
+    """The pieces of one ``await page.call`` that Python runs, each timed alone (seconds).
+
+    ``send``: ``page.call(...)`` up to the returned future (id, pending table, timer, encode,
+    ``postMessage``), without awaiting it (the futures are awaited after the timing); ``hop``:
+    ``await asyncio.sleep(0)``, one trip through Pyodide's event loop (an answer resumes the
+    awaiting task this way); ``full``: the whole ``await page.call`` in the same loop. The
+    rest is the MessagePort round trip (``raw.postmessage``) and the page's dispatch.
+    """
+    import asyncio
+
+    async def send_samples() -> list[float]:
+        out = []
+        clock = time.perf_counter
+        for index in range(warmup + samples):
+            started = clock()
+            futures = [page.call("bench_echo", SMALL) for _ in range(per_sample)]
+            elapsed = (clock() - started) / per_sample
+            await asyncio.gather(*futures)
+            if index >= warmup:
+                out.append(elapsed)
+        return out
+
+    return {
+        "send": await send_samples(),
+        "hop": await _async_samples(lambda: asyncio.sleep(0), samples, per_sample, warmup),
+        "full": await _async_samples(lambda: page.call("bench_echo", SMALL), samples, per_sample, warmup),
+    }
+
+
+def profile_jspi_parts(samples: int, per_sample: int, warmup: int) -> dict[str, list[float]]:
+    """What JSPI adds to each ``call_sync`` (transport ``jspi``), in seconds per operation.
+
+    ``can_run_sync``: ``pyodide.ffi.can_run_sync()`` (one FFI call, made per ``call_sync``);
+    ``run_sync``: ``pyodide.ffi.run_sync`` of an already-resolved JS promise (one suspension of
+    the Wasm stack and its resumption, no bridge).
+    """
+    from pyodide.ffi import can_run_sync, run_sync
+
+    # at least JSPI_FAST_OPS calls per sample: Firefox reads the clock in 1 ms steps without
+    # COOP/COEP, and a sample of fewer sub-microsecond calls could read 0
+    fast = max(per_sample * FAST_FACTOR, JSPI_FAST_OPS)
+    return {
+        "can_run_sync": _sync_samples(can_run_sync, samples, fast, warmup),
+        "run_sync": _sync_samples(lambda: run_sync(_resolved(1)), samples, per_sample, warmup),
+    }
 
 
 def bulk_sync(nbytes: int, echo: bool, samples: int, per_sample: int) -> list[float]:

@@ -95,6 +95,8 @@ RATIOS: list[Ratio] = [
     Ratio("profile.sab.sab", "raw.sab_sync", "call_sync parts: helper + page round trip vs the raw floor"),
     Ratio("profile.parts.helper", "raw.sab_sync", "call_sync parts: JS-only helper round trip vs the raw floor"),
     Ratio("profile.await.no_timeout", "await_floor.isolated", "await page.call without its timeout timer vs the floor"),
+    Ratio("profile.jspi.run_sync", "await_floor.plain", "jspi stack switch alone (run_sync) vs the await floor"),
+    Ratio("call_sync.jspi", "await_call.plain", "call_sync (jspi) vs await page.call (no COOP/COEP)"),
     Ratio("bulk.sab.one_way.16MiB", "raw.sab_bulk.16MiB", "16 MiB Python->page (sab) vs the raw JS two-copy floor"),
     Ratio("import_litebridge", "start.with", "import litebridge as a share of kernel start"),
     Ratio("window.title_read.sab", "window.call_sync.sab", "doc.title read (sab) vs call_sync (sab)", "<=", 1.2),

@@ -83,9 +83,14 @@ FIRST_OUTPUT_MARKER = "litebridge-bench-first-output"
 COMM_TARGET = "litebridge_bench"
 #: operations per sample of the fast profile parts, times ``per_sample`` (FAST_FACTOR in the kernel)
 PROFILE_FAST_FACTOR = 20
+#: fewest can_run_sync() calls per sample (JSPI_FAST_OPS in the kernel)
+JSPI_FAST_OPS = 20000
 #: worker-side work between calls in the second raw SAB floor (microseconds), about what Python
 #: spends per call_sync outside the round trip
 RAW_GAP_US = 40
+#: the raw SAB floor's worker polls STATE this long before Atomics.wait, as the bridge's worker
+#: helper does (``WAIT_SPIN_MS`` in js/src/worker/helper.ts): floor and bridge wake alike
+RAW_SPIN_US = 150
 #: no DNS for anything but 127.0.0.1, on top of the per-context request checks
 OFFLINE_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 #: longest wait for one kernel start (seconds); a start takes 8-20 s here
@@ -557,14 +562,14 @@ def interleaved_blocks(run: Run, kernel: LiteKernel) -> dict[str, list[float]]:
     for _ in range(blocks):
         raw = page.evaluate(
             page_script("raw_floor.js"),
-            js_options(counts, samples=share, bulkBytes=16 * MIB, bulkSamples=bulk_share),
+            js_options(counts, samples=share, bulkBytes=16 * MIB, bulkSamples=bulk_share, workerSpinUs=RAW_SPIN_US),
         )
         add("raw.sab_sync", ms_to_s(raw["sab"]))
         add("raw.sab_bulk.16MiB", ms_to_s(raw["bulk"]))
         add("raw.postmessage", ms_to_s(raw["postMessage"]))
         gap = page.evaluate(
             page_script("raw_floor.js"),
-            js_options(counts, samples=share, gapUs=RAW_GAP_US, postMessageFloor=False),
+            js_options(counts, samples=share, gapUs=RAW_GAP_US, postMessageFloor=False, workerSpinUs=RAW_SPIN_US),
         )
         add(f"raw.sab_sync.gap{RAW_GAP_US}us", [v - RAW_GAP_US / 1e6 for v in ms_to_s(gap["sab"])])
         add("bulk.sab.one_way.16MiB", kernel_samples(kernel, f"bulk_sync({16 * MIB}, False, {bulk_share}, 1)"))
@@ -665,6 +670,14 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             ops = per if part == "sab" else per * PROFILE_FAST_FACTOR
             figures[f"profile.sab.{part}"] = make_figure(f"profile.sab.{part}", label, profile[part], ops)
         measure_parts(kernel, counts, figures)
+        await_parts = kernel_samples(kernel, f"await profile_await_parts({small_args(counts)})")
+        for part, label in (
+            ("send", "await page.call part: page.call() up to its future (encode, postMessage)"),
+            ("hop", "await page.call part: await asyncio.sleep(0), one trip through Pyodide's loop"),
+            ("full", "await page.call part: the whole await page.call, same loop as the parts"),
+        ):
+            key = f"profile.await.{part}"
+            figures[key] = make_figure(key, label, await_parts[part], per)
         log("k.call, comm, profile done")
         if run.current == "chromium":  # window figures: Chromium only (issue 10's targets)
             window_figures(run, kernel, "sab", figures)
@@ -753,6 +766,14 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
             "kcall.plain", "page->Python k.call small JSON (no COOP/COEP)", ms_to_s(kcall["samples"]), per
         )
         if transport == "jspi":
+            jspi_parts = kernel_samples(kernel, f"profile_jspi_parts({small_args(counts)})")
+            fast = max(per * PROFILE_FAST_FACTOR, JSPI_FAST_OPS)
+            for part, label, ops in (
+                ("can_run_sync", "call_sync (jspi) part: pyodide.ffi.can_run_sync()", fast),
+                ("run_sync", "call_sync (jspi) part: run_sync of a resolved JS promise (stack switch)", per),
+            ):
+                key = f"profile.jspi.{part}"
+                figures[key] = make_figure(key, label, jspi_parts[part], ops)
             measure_bulk(kernel, counts, figures, "jspi", sync=True, one_way=False)
             log(f"call_sync (jspi) p50 {figures['call_sync.jspi'].p50_s * 1e6:.0f} us; plain page done")
         if transport == "jspi" and run.current == "chromium":  # window figures: Chromium only

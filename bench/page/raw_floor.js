@@ -8,7 +8,8 @@
 //  - bulk (bulkBytes > 0): one-way transfer floor: the worker copies bulkBytes into the SAB, the
 //    page copies them out into a fresh buffer and answers with the size. Timed in the worker.
 // gapUs makes the worker busy for that long before each sync call (standing for the caller's own
-// work); pageSpinUs/workerSpinUs poll before sleeping (profiling experiments).
+// work); workerSpinUs polls STATE before Atomics.wait (as the bridge's worker helper does, so the
+// runner passes the helper's WAIT_SPIN_MS); pageSpinUs polls before waitAsync (an experiment).
 // Returns per-call times in milliseconds, one per sample (the mean of perSample round trips), and
 // one per bulk transfer.
 async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0, bulkBytes = 0, bulkSamples = 0, postMessageFloor = true }) => {

@@ -57,6 +57,12 @@ interface NestedRequest {
 /** How long one look at `STATE` sleeps while waiting for a chance to write, in milliseconds. */
 const RECHECK_MS = 250;
 
+/**
+ * The same while the worker reads an answer (`RESPONSE`), in milliseconds: the `IDLE` it then
+ * stores comes without a notify.
+ */
+const ANSWERED_RECHECK_MS = 1;
+
 /** One wait while `state[index] === value`: `Atomics.waitAsync`, or a sleep of `pollMs`. */
 async function waitOnce(
   waitAsync: WaitAsyncFn | null,
@@ -179,7 +185,10 @@ export class SabChannel {
         }
         continue;
       }
-      await waitOnce(this.waitAsync, this.header, Slot.STATE, state, RECHECK_MS, 1);
+      // After the last answer chunk (RESPONSE) the worker stores IDLE without a notify
+      // (protocol section 7): look again soon rather than after RECHECK_MS.
+      const recheckMs = phase === Phase.RESPONSE ? ANSWERED_RECHECK_MS : RECHECK_MS;
+      await waitOnce(this.waitAsync, this.header, Slot.STATE, state, recheckMs, 1);
     }
     const writer = new FrameWriter(request.frame.json, request.frame.buffers);
     this.header[Slot.TOTAL_BYTES] = writer.totalBytes;

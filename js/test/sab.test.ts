@@ -119,6 +119,12 @@ describe('synchronous calls over the SharedArrayBuffer', () => {
     assert.deepEqual(echo.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: ['hi', 1] });
   });
 
+  it('wakes the page once per single-chunk call (no notify for the final IDLE)', () => {
+    // the REQUEST store notifies; the IDLE store after the answer must not (protocol section 7)
+    assert.equal(result.outcomes[0].notifies, 1);
+    assert.equal(result.outcomes[11].notifies, 1);
+  });
+
   it('carries 0 B, 1 MiB and 8 MiB + 100 B arguments (several chunks) intact', () => {
     const outcome = result.outcomes[1];
     assert.equal(outcome.ok, true);

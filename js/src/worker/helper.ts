@@ -91,6 +91,12 @@ const APPLY_MARK = `"kind":"${Kind.apply}"`;
 /** How often a blocked `callSync` looks at the interrupt buffer, in milliseconds. */
 export const INTERRUPT_POLL_MS = 50;
 
+/**
+ * How long (ms) the worker polls STATE before it sleeps in `Atomics.wait` for the page's
+ * next step: an answer that comes within it is seen without a futex wake-up.
+ */
+export const WAIT_SPIN_MS = 0.15;
+
 /** What `PyProxy.getBuffer('u8')` returns, as far as the helper uses it. */
 interface PyBufferLike {
   data: Uint8Array;
@@ -206,10 +212,22 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
 
   const now = (): number => performance.now();
 
+  /** Poll STATE while it is `value`, for at most WAIT_SPIN_MS. Returns the state seen last. */
+  const spinWhile = (state: Int32Array, value: number): number => {
+    let current = Atomics.load(state, Slot.STATE);
+    if (current === value) {
+      const end = now() + WAIT_SPIN_MS;
+      while (current === value && now() < end) {
+        current = Atomics.load(state, Slot.STATE);
+      }
+    }
+    return current;
+  };
+
   /** Wait while STATE == `value`, at most `timeoutMs`. Returns the state seen last. */
   const waitWhile = (state: Int32Array, value: number, timeoutMs: number): number => {
     const deadline = now() + timeoutMs;
-    let current = Atomics.load(state, Slot.STATE);
+    let current = spinWhile(state, value);
     while (current === value) {
       const remaining = deadline - now();
       if (remaining <= 0) {
@@ -232,7 +250,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       return waitWhile(state, value, timeoutMs);
     }
     const deadline = now() + timeoutMs;
-    let current = Atomics.load(state, Slot.STATE);
+    let current = spinWhile(state, value);
     while (current === value) {
       if (Atomics.load(interrupt.buffer, 0) !== 0) {
         interrupt.check();
@@ -513,7 +531,15 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       setState(state, base + Phase.RESPONSE_ACK);
       seen = waitWhile(state, base + Phase.RESPONSE_ACK, CHUNK_WAIT_MS);
     }
-    setState(state, resume);
+    if (resume === Phase.IDLE) {
+      // The final IDLE of an outermost call is stored without a notify (protocol section 7):
+      // the page is done with this call and its loop wakes for the next REQUEST, whose store
+      // notifies; a page waiting to write a callback rechecks STATE on its own timer. A
+      // notify here woke the page's main thread for nothing after every call.
+      Atomics.store(state, Slot.STATE, Phase.IDLE);
+    } else {
+      setState(state, resume);
+    }
     if (interrupted !== null) {
       throw interrupted.error;
     }
