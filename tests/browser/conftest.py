@@ -91,8 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect, for browsers other than chromium, tests not marked ``all_browsers``; and tests
-    marked ``soak`` unless ``--soak`` is given."""
+    """Deselect, for browsers other than chromium, tests not marked ``all_browsers``; tests
+    marked ``only_browser`` (pytest-playwright's) for another browser; and tests marked ``soak``
+    unless ``--soak`` is given."""
     soak = bool(config.getoption("--soak"))
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
@@ -101,8 +102,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         name = callspec.params.get("browser_name", "chromium") if callspec is not None else "chromium"
         if name not in BROWSER_NAMES:
             raise pytest.UsageError(f"--browser {name}: expected one of {', '.join(BROWSER_NAMES)}")
-        if (name != "chromium" and item.get_closest_marker(ALL_BROWSERS) is None) or (
-            not soak and item.get_closest_marker(SOAK) is not None
+        only = item.get_closest_marker("only_browser")
+        if (
+            (name != "chromium" and item.get_closest_marker(ALL_BROWSERS) is None)
+            or (only is not None and name not in only.args)
+            or (not soak and item.get_closest_marker(SOAK) is not None)
         ):
             drop.append(item)
         else:

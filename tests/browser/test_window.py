@@ -1,9 +1,11 @@
 """``litebridge.window`` in a real kernel and page (issue 10): handles, callbacks, re-entry.
 
-One kernel per hosting mode, Chromium only: with COOP/COEP the sync forms use ``sab``; without
-isolation they use ``jspi`` in cells, and the awaitable form is also checked where the
-transport is ``async`` (code running in an event-loop callback, where ``can_run_sync()`` is
-False). The restart test runs last: it restarts the module's kernel.
+One kernel per hosting mode (the shared ones), Chromium: with COOP/COEP the sync forms use
+``sab``; without isolation they use ``jspi`` in cells, and the awaitable form is also checked
+where the transport is ``async`` (code running in an event-loop callback, where
+``can_run_sync()`` is False). In WebKit, whose transport is ``async`` in every hosting mode,
+one test runs the awaitable form with nothing forced. The restart test runs last: it restarts
+the module's kernel.
 """
 
 from __future__ import annotations
@@ -247,12 +249,48 @@ def test_awaitable_form_where_the_transport_is_async(win: LiteKernel, isolated: 
     if not isolated:
         win.run("_lb_link.can_run_sync = lambda: False\n")
     try:
-        _awaitable_forms(win, isolated)
+        _awaitable_forms(win, can_block=isolated)
     finally:
         win.run("_lb_link.can_run_sync = _lb_real_can_run_sync\n")
 
 
-def _awaitable_forms(win: LiteKernel, isolated: bool) -> None:
+@pytest.mark.all_browsers
+@pytest.mark.only_browser("webkit")
+def test_awaitable_form_where_the_browser_cannot_block(win: LiteKernel) -> None:
+    """WebKit: the transport is ``async`` in cells in every hosting mode (no JSPI, no
+    SharedArrayBuffer in its worker: the table in ``docs/usage.md``), with nothing forced.
+
+    The awaitable form, a method call with a handle argument, a Python listener the page's click
+    calls, a page function made from a Python callable, and the sync form's ``SyncUnavailable``.
+    """
+    _awaitable_forms(win, can_block=False)
+    win.run(
+        "events = []\n"
+        "async def listening_button():\n"
+        "    button = await window.aio.document.createElement('button')\n"
+        "    await aset(button.aio.id, 'lb-async-button')\n"
+        "    await window.aio.document.body.appendChild(button)\n"
+        "    await button.aio.addEventListener('click', lambda event: events.append(repr(event)))\n"
+        "    await aset(window.aio.lbTriple, lambda x: x * 3)\n"
+        "    return button\n"
+        "async_button = await listening_button()\n"
+    )
+    assert win.value("repr(async_button)") == "<JSHandle HTMLButtonElement>"
+    win.page.evaluate("() => document.getElementById('lb-async-button').click()")
+    for _ in range(50):
+        if win.value("len(events)") == 1:
+            break
+        time.sleep(0.1)
+    (event,) = win.value("events")
+    assert event.startswith("<JSHandle "), event
+    assert event.endswith("Event>"), event
+    assert page_settle(win.page, "return await window.lbTriple(14);") == {"ok": True, "value": 42}
+    with pytest.raises(KernelError, match="SyncUnavailable"):
+        win.run("async_button.click()")
+
+
+def _awaitable_forms(win: LiteKernel, can_block: bool) -> None:
+    """The awaitable form in a cell; ``can_block``: the transport is ``sab`` (else ``async``)."""
     win.run(
         "async def awaited_forms():\n"
         "    out = {'transport': litebridge.transport}\n"
@@ -276,13 +314,13 @@ def _awaitable_forms(win: LiteKernel, isolated: bool) -> None:
         "out = await awaited_forms()\n"
     )
     out: dict[str, Any] = win.value("out")
-    assert out["transport"] == ("sab" if isolated else "async")
+    assert out["transport"] == ("sab" if can_block else "async")
     assert out["title"] == "set by aset"
     assert out["item"] == "v2"
     assert out["status"] == 200
     assert out["window"] is True
     assert 'has no property "nothing_here"' in out["missing"]
-    if isolated:
+    if can_block:
         assert out["sync"] == "no error"
     else:
         assert "window (a JSHandle) cannot block" in out["sync"]
