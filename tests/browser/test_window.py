@@ -53,6 +53,17 @@ def page_counts(kernel: LiteKernel) -> dict[str, int]:
     return counts
 
 
+def settled_value(kernel: LiteKernel, expression: str, expected: Any, timeout_s: float = 5.0) -> Any:
+    """``kernel.value(expression)`` once it equals ``expected`` (a page event's Python listener
+    runs after the page's call returns), or as it is after ``timeout_s`` seconds."""
+    value = kernel.value(expression)
+    deadline = time.monotonic() + timeout_s
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = kernel.value(expression)
+    return value
+
+
 def settled_page_handles(kernel: LiteKernel, expected: int = 0, timeout_s: float = 5.0) -> int:
     """The page's live handle count once it is ``expected`` (releases cross asynchronously), or as it is."""
     handles = page_counts(kernel)["handles"]
@@ -166,10 +177,7 @@ def test_python_callbacks_and_the_reentrant_click(win: LiteKernel, transport: st
     win.run("window.document.body.appendChild(button); button.id = 'lb-counter'\n")
     win.page.evaluate("() => document.getElementById('lb-counter').click()")
     win.page.wait_for_function("() => true")
-    for _ in range(50):
-        if win.value("count") == 3:
-            break
-        time.sleep(0.1)
+    settled_value(win, "count", 3)
     assert win.value("[count, counter.textContent]") == [3, "3 clicks"]
 
 
@@ -277,10 +285,7 @@ def test_awaitable_form_where_the_browser_cannot_block(win: LiteKernel) -> None:
     )
     assert win.value("repr(async_button)") == "<JSHandle HTMLButtonElement>"
     win.page.evaluate("() => document.getElementById('lb-async-button').click()")
-    for _ in range(50):
-        if win.value("len(events)") == 1:
-            break
-        time.sleep(0.1)
+    settled_value(win, "len(events)", 1)
     (event,) = win.value("events")
     assert event.startswith("<JSHandle "), event
     assert event.endswith("Event>"), event
