@@ -421,6 +421,10 @@ _START_LABELS = {
 }
 
 
+#: tries per kernel start sample (a hung boot is counted in the notes, then tried again)
+START_ATTEMPTS = 3
+
+
 def measure_start(run: Run, rep: int, figures: dict[str, Figure]) -> None:
     """Kernel start with and without litebridge, and through embed(); the order flips every repetition."""
     variants = [("with", run.isolated), ("without", run.without)]
@@ -433,12 +437,16 @@ def measure_start(run: Run, rep: int, figures: dict[str, Figure]) -> None:
     hung = {name: 0 for name, _ in variants}
     for _ in range(run.counts.start_runs):
         for name, server in variants:
-            seconds = _embed_start_s(run, server, times) if name == "embed" else repl_start(run, server)
-            log(f"{run.current}: kernel start {name}: {'hung' if seconds is None else f'{seconds:.1f} s'}")
-            if seconds is None:
+            # a boot that hangs is counted (run.notes) and tried again: without litebridge the
+            # upstream races that js/src/waitAsyncFix.ts and coincidentResultFix.ts work around
+            # still hang a boot now and then, and a figure needs its sample
+            for _attempt in range(START_ATTEMPTS):
+                seconds = _embed_start_s(run, server, times) if name == "embed" else repl_start(run, server)
+                log(f"{run.current}: kernel start {name}: {'hung' if seconds is None else f'{seconds:.1f} s'}")
+                if seconds is not None:
+                    times[name].append(seconds)
+                    break
                 hung[name] += 1
-            else:
-                times[name].append(seconds)
     for name, label in _START_LABELS.items():
         if times[name]:
             figures[f"start.{name}"] = make_figure(f"start.{name}", label, times[name])
