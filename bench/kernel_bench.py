@@ -29,9 +29,6 @@ HANDLERS = "{ bench_echo(x) { return x; }, bench_len(b) { return b.byteLength; }
 #: operations per sample of the microsecond-scale profile parts, times ``per_sample``
 FAST_FACTOR = 20
 
-#: fewest ``can_run_sync()`` calls per sample (``profile_jspi_parts``)
-JSPI_FAST_OPS = 20000
-
 _resolved = run_js("(x) => Promise.resolve(x)")
 
 
@@ -129,20 +126,19 @@ async def profile_await_parts(samples: int, per_sample: int, warmup: int) -> dic
     }
 
 
-def profile_jspi_parts(samples: int, per_sample: int, warmup: int) -> dict[str, list[float]]:
+def profile_jspi_parts(samples: int, per_sample: int, warmup: int, fast_ops: int) -> dict[str, list[float]]:
     """What JSPI adds to each ``call_sync`` (transport ``jspi``), in seconds per operation.
 
     ``can_run_sync``: ``pyodide.ffi.can_run_sync()`` (one FFI call, made per ``call_sync``);
     ``run_sync``: ``pyodide.ffi.run_sync`` of an already-resolved JS promise (one suspension of
     the Wasm stack and its resumption, no bridge).
+    ``fast_ops`` is the number of ``can_run_sync()`` calls per sample (the runner's
+    ``JSPI_FAST_OPS`` bound: Firefox reads the clock in 1 ms steps without COOP/COEP).
     """
     from pyodide.ffi import can_run_sync, run_sync
 
-    # at least JSPI_FAST_OPS calls per sample: Firefox reads the clock in 1 ms steps without
-    # COOP/COEP, and a sample of fewer sub-microsecond calls could read 0
-    fast = max(per_sample * FAST_FACTOR, JSPI_FAST_OPS)
     return {
-        "can_run_sync": _sync_samples(can_run_sync, samples, fast, warmup),
+        "can_run_sync": _sync_samples(can_run_sync, samples, fast_ops, warmup),
         "run_sync": _sync_samples(lambda: run_sync(_resolved(1)), samples, per_sample, warmup),
     }
 

@@ -83,7 +83,8 @@ FIRST_OUTPUT_MARKER = "litebridge-bench-first-output"
 COMM_TARGET = "litebridge_bench"
 #: operations per sample of the fast profile parts, times ``per_sample`` (FAST_FACTOR in the kernel)
 PROFILE_FAST_FACTOR = 20
-#: fewest can_run_sync() calls per sample (JSPI_FAST_OPS in the kernel)
+#: fewest can_run_sync() calls per sample: Firefox reads the clock in 1 ms steps without
+#: COOP/COEP, and a sample of fewer sub-microsecond calls could read 0
 JSPI_FAST_OPS = 20000
 #: worker-side work between calls in the second raw SAB floor (microseconds), about what Python
 #: spends per call_sync outside the round trip
@@ -774,8 +775,8 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
             "kcall.plain", "page->Python k.call small JSON (no COOP/COEP)", ms_to_s(kcall["samples"]), per
         )
         if transport == "jspi":
-            jspi_parts = kernel_samples(kernel, f"profile_jspi_parts({small_args(counts)})")
             fast = max(per * PROFILE_FAST_FACTOR, JSPI_FAST_OPS)
+            jspi_parts = kernel_samples(kernel, f"profile_jspi_parts({small_args(counts)}, {fast})")
             for part, label, ops in (
                 ("can_run_sync", "call_sync (jspi) part: pyodide.ffi.can_run_sync()", fast),
                 ("run_sync", "call_sync (jspi) part: run_sync of a resolved JS promise (stack switch)", per),
