@@ -100,7 +100,7 @@ export const MARKER_KEYS: readonly string[] = ['$bytes', '$escape', '$stream', '
 export const GLOBAL_HANDLE = 0;
 
 /** The operations of a `litebridge.op` message (protocol section 13). */
-export const OPS = ['get', 'set', 'call', 'new', 'dir', 'listen'] as const;
+export const OPS = ['get', 'set', 'call', 'new', 'dir', 'listen', 'len', 'items'] as const;
 
 /** One of the `litebridge.op` operations. */
 export type Op = (typeof OPS)[number];

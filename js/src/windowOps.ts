@@ -73,6 +73,43 @@ export function propertyNames(value: unknown): string[] {
   return [...names].filter((name) => name !== 'constructor').sort();
 }
 
+/**
+ * Python's `len()` of a page object: its `length` (arrays, strings, collections, array-likes),
+ * else its `size` (`Map`, `Set`), as a non-negative integer; `null` when it has neither (Python
+ * raises `TypeError`). A function's `length` (its arity) is not a size.
+ */
+export function sizeOf(value: unknown): number | null {
+  if (value === null || value === undefined || typeof value === 'function') {
+    return null;
+  }
+  const object = Object(value) as { length?: unknown; size?: unknown };
+  for (const size of [object.length, object.size]) {
+    if (typeof size === 'number' && Number.isInteger(size) && size >= 0) {
+      return size;
+    }
+  }
+  return null;
+}
+
+/**
+ * Python's iteration over a page object: `Array.from` of an iterable (`Symbol.iterator`: arrays,
+ * `NodeList`, `Map` as `[key, value]` pairs, `Set`) or of an array-like (an integer `length`);
+ * `null` when it is neither, or a function (Python raises `TypeError`).
+ */
+export function itemsOf(value: unknown): unknown[] | null {
+  if (value === null || value === undefined || typeof value === 'function') {
+    return null;
+  }
+  const object = Object(value) as Partial<Iterable<unknown>> & ArrayLike<unknown>;
+  if (typeof object[Symbol.iterator] === 'function') {
+    return Array.from(object as Iterable<unknown>);
+  }
+  if (typeof object.length === 'number' && Number.isInteger(object.length) && object.length >= 0) {
+    return Array.from(object);
+  }
+  return null;
+}
+
 /** The page side of `window`: ops on page objects, values out with handles for the rest. */
 export class WindowOps {
   /** Sends functions and non-plain objects by reference (Python callables back as `$py`). */
@@ -207,6 +244,10 @@ export class WindowOps {
       }
       case 'dir':
         return propertyNames(object);
+      case 'len':
+        return sizeOf(name === undefined ? object : this.get(object, name, false));
+      case 'items':
+        return itemsOf(name === undefined ? object : this.get(object, name, false));
       case 'listen':
         return this.listen(object, args);
     }

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 import type { Frame } from '../src/frame';
 import { PageHandles, PythonRefs } from '../src/handles';
-import { WindowOps, propertyNames } from '../src/windowOps';
+import { WindowOps, itemsOf, propertyNames, sizeOf } from '../src/windowOps';
 
 type Answer = { kind: string; value?: unknown; error?: { code?: string; message: string; type: string } };
 
@@ -66,6 +66,37 @@ describe('window ops', () => {
     handles.release([[id, 1]]);
     assert.equal((await serve(ops, { op: 'get', target: id, name: 'size' })).error?.code, 'closed');
     assert.equal((await serve(ops, { op: 'nope', target: 0 })).error?.code, 'bad_request');
+  });
+
+  it('len and items: length or size; Array.from of iterables and array-likes, items as values or handles', async () => {
+    assert.equal(sizeOf([1, 2, 3]), 3);
+    assert.equal(sizeOf(new Map([[1, 2]])), 1);
+    assert.equal(sizeOf({ length: 2 }), 2);
+    assert.equal(sizeOf('abc'), 3);
+    for (const unsized of [{}, { length: -1 }, { length: 1.5 }, { size: '2' }, null, undefined, 7, (a: number) => a]) {
+      assert.equal(sizeOf(unsized), null, String(unsized));
+    }
+    assert.deepEqual(itemsOf(new Set(['a', 'b'])), ['a', 'b']);
+    assert.deepEqual(itemsOf(new Map([['k', 1]])), [['k', 1]]);
+    assert.deepEqual(itemsOf({ length: 2, 0: 'x', 1: 'y' }), ['x', 'y']);
+    for (const plain of [{}, { length: 'two' }, null, undefined, 7, (a: number) => a]) {
+      assert.equal(itemsOf(plain), null, String(plain));
+    }
+    const { handles, ops } = setup();
+    const target = new EventTarget();
+    const holder = { list: [1, target, 'z'], set: new Set([4]), plain: { a: 1 } };
+    const id = (handles.export(holder).$handle as [number, string])[0];
+    assert.equal((await serve(ops, { op: 'len', target: id, name: 'list' })).value, 3);
+    assert.equal((await serve(ops, { op: 'len', target: id, name: 'set' })).value, 1);
+    assert.equal((await serve(ops, { op: 'len', target: id, name: 'plain' })).value, null);
+    const items = (await serve(ops, { op: 'items', target: id, name: 'list' })).value as unknown[];
+    assert.equal(items[0], 1);
+    assert.equal((items[1] as { $handle: [number, string] }).$handle[1], 'EventTarget');
+    assert.equal(items[2], 'z');
+    const setId = ((await serve(ops, { op: 'get', target: id, name: 'set' })).value as { $handle: [number, string] }).$handle[0];
+    assert.deepEqual((await serve(ops, { op: 'items', target: setId })).value, [4]);
+    assert.equal((await serve(ops, { op: 'items', target: id, name: 'plain' })).value, null);
+    assert.equal((await serve(ops, { op: 'items', target: id, name: 'missing' })).error?.code, 'unknown_property');
   });
 
   it('calls methods with their object as this, and bound method handles keep it', async () => {

@@ -20,7 +20,7 @@ import sys
 
 from ._page import Page
 from ._streams import ByteStream
-from ._window import AsyncJS, JSHandle, Listener, add_event_listener, aset
+from ._window import AsyncJS, JSHandle, Listener, add_event_listener, alen, alist, aset
 from .errors import (
     BridgeClosed,
     BridgeError,
@@ -49,6 +49,8 @@ __all__ = [
     "UnknownPropertyError",
     "__version__",
     "add_event_listener",
+    "alen",
+    "alist",
     "aset",
     "page",
     "transport",

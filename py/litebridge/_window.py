@@ -16,7 +16,7 @@ transport (``sab`` or ``jspi``); the awaitable form ``handle.aio`` works with ev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .protocol import GLOBAL_HANDLE
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._handles import HandleTable
     from ._page import Page
 
-__all__ = ["AsyncJS", "JSHandle", "Listener", "add_event_listener", "aset"]
+__all__ = ["AsyncJS", "JSHandle", "Listener", "add_event_listener", "alen", "alist", "aset"]
 
 _OWN = frozenset({"_lb_table", "_lb_handle_id", "_lb_type", "_lb_serial", "_lb_released"})
 
@@ -111,6 +111,31 @@ class JSHandle:
         names: list[str] = self._lb_op("dir")
         return names
 
+    def __len__(self) -> int:
+        """``len(handle)``: the page object's ``length``, else its ``size`` (one round trip).
+
+        Raises
+        ------
+        TypeError
+            When the page object has neither as a non-negative integer.
+        """
+        return _size(self._lb_type, self._lb_op("len"))
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate over the page object's items, fetched in one round trip (``Array.from`` on the page).
+
+        Iterables (arrays, ``NodeList``, ``HTMLCollection``, ``Set``; a ``Map`` as ``[key,
+        value]`` lists) and array-likes (an integer ``length``). Items cross as values or
+        handles. ``in`` uses it too. ``list(handle)`` first asks for ``len()`` (Python's length
+        hint), one more round trip.
+
+        Raises
+        ------
+        TypeError
+            When the page object is neither iterable nor array-like.
+        """
+        return iter(_items(self._lb_type, self._lb_op("items")))
+
     @property
     def aio(self) -> AsyncJS:
         """The awaitable form, for every transport: ``await el.aio.textContent``."""
@@ -145,6 +170,20 @@ class JSHandle:
 
     def __bool__(self) -> bool:
         return True
+
+
+def _size(type_name: str, size: object) -> int:
+    if type(size) is not int:
+        raise TypeError(f"JSHandle {type_name} has no len(): the page object has no integer length or size")
+    return size
+
+
+def _items(type_name: str, items: object) -> list[Any]:
+    if not isinstance(items, list):
+        raise TypeError(
+            f"JSHandle {type_name} is not iterable: the page object has no Symbol.iterator and no integer length"
+        )
+    return items
 
 
 def _key(key: object) -> str | int:
@@ -226,6 +265,60 @@ def aset(ref: AsyncJS, value: object) -> asyncio.Future[Any]:
     if not isinstance(ref, AsyncJS) or not ref._path:
         raise TypeError("aset() needs a property path such as window.aio.document.title")
     return ref._send("set", [value])
+
+
+async def _checked(future: asyncio.Future[Any], check: Callable[[str, Any], Any], type_name: str) -> Any:
+    return check(type_name, await future)
+
+
+def _checked_op(ref: AsyncJS, what: str, op: str, check: Callable[[str, Any], Any]) -> asyncio.Future[Any]:
+    if not isinstance(ref, AsyncJS):
+        raise TypeError(f"{what}() needs an awaitable form such as window.aio.document.body.children")
+    future = ref._send(op, ())
+    name = repr(ref)[len("<AsyncJS ") : -1]
+    return asyncio.ensure_future(_checked(future, check, name), loop=future.get_loop())
+
+
+def alen(ref: AsyncJS) -> asyncio.Future[int]:
+    """``len()`` without blocking: ``await alen(window.aio.document.body.children)``.
+
+    Parameters
+    ----------
+    ref : AsyncJS
+        The page object, e.g. ``el.aio.children`` or ``handle.aio``.
+
+    Returns
+    -------
+    asyncio.Future
+        Its ``length``, else its ``size`` (int).
+
+    Raises
+    ------
+    TypeError
+        When ``ref`` is not an awaitable form; when awaited, when the object has neither.
+    """
+    return _checked_op(ref, "alen", "len", _size)
+
+
+def alist(ref: AsyncJS) -> asyncio.Future[list[Any]]:
+    """``list()`` without blocking: ``await alist(window.aio.document.body.children)``.
+
+    Parameters
+    ----------
+    ref : AsyncJS
+        The page object, e.g. ``el.aio.children``: an iterable or an array-like.
+
+    Returns
+    -------
+    asyncio.Future
+        Its items (values or :class:`JSHandle`), fetched in one round trip.
+
+    Raises
+    ------
+    TypeError
+        When ``ref`` is not an awaitable form; when awaited, when the object is not iterable.
+    """
+    return _checked_op(ref, "alist", "items", _items)
 
 
 class Listener:

@@ -152,7 +152,7 @@ MARKER_KEYS: Final[frozenset[str]] = frozenset({BYTES_KEY, ESCAPE_KEY, STREAM_KE
 """Keys that, alone in an application dict, make the encoder escape it."""
 GLOBAL_HANDLE: Final = 0
 """Handle id of the page's ``globalThis`` (``litebridge.window``); never released."""
-OPS: Final[tuple[str, ...]] = ("get", "set", "call", "new", "dir", "listen")
+OPS: Final[tuple[str, ...]] = ("get", "set", "call", "new", "dir", "listen", "len", "items")
 """The operations of a ``litebridge.op`` message (section 13)."""
 
 # --- transports (sections 7 and 8) -------------------------------------------------------

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.parametrize(
 SETUP_PY = """
 import asyncio, gc
 import litebridge
-from litebridge import JSHandle, add_event_listener, aset, page, window
+from litebridge import JSHandle, add_event_listener, alen, alist, aset, page, window
 """
 
 
@@ -99,6 +99,32 @@ def test_values_handles_and_errors(win: LiteKernel, transport: str) -> None:
     assert win.value("window.Date.new(0).toISOString()") == "1970-01-01T00:00:00.000Z"
     assert win.value("repr(window.document.body.children)") == "<JSHandle HTMLCollection>"
     assert win.value("el['textContent']") == "Click me"
+    # len(), iteration and `in`: collections, array-likes, Map and Set
+    win.run(
+        "ul = window.document.createElement('ul')\n"
+        "for text in ('a', 'b', 'c'):\n"
+        "    li = window.document.createElement('li')\n"
+        "    li.textContent = text\n"
+        "    ul.appendChild(li)\n"
+    )
+    assert win.value("[len(ul.children), [li.textContent for li in ul.children], ul.lastChild in ul.children]") == [
+        3,
+        ["a", "b", "c"],
+        True,
+    ]
+    assert win.value(
+        "[len(window.Map.new([['k', 1]])), list(window.Map.new([['k', 1]])), 2 in window.Set.new([1, 2])]"
+    ) == [
+        1,
+        [["k", 1]],
+        True,
+    ]
+    with pytest.raises(
+        KernelError, match=r"JSHandle HTMLButtonElement has no len\(\): the page object has no integer length"
+    ):
+        win.run("len(el)")
+    with pytest.raises(KernelError, match=r"JSHandle HTMLButtonElement is not iterable"):
+        win.run("list(el)")
     # a page function that returns a promise is awaited on the page first
     assert win.value("window.fetch('jupyter-lite.json').status") == 200
     assert win.value("'jupyter-config-data' in window.fetch('jupyter-lite.json').json()") is True
@@ -305,6 +331,12 @@ def _awaitable_forms(win: LiteKernel, can_block: bool) -> None:
         "    response = await window.aio.fetch('jupyter-lite.json')\n"
         "    out['status'] = await response.aio.status\n"
         "    out['window'] = (await window.aio) is window\n"
+        "    out['len'] = await alen(window.aio.navigator.languages)\n"
+        "    out['list'] = await alist(window.aio.navigator.languages)\n"
+        "    try:\n"
+        "        await alist(window.aio.JSON)\n"
+        "    except TypeError as exc:\n"
+        "        out['not_iterable'] = str(exc)\n"
         "    try:\n"
         "        window.document\n"
         "        out['sync'] = 'no error'\n"
@@ -323,6 +355,9 @@ def _awaitable_forms(win: LiteKernel, can_block: bool) -> None:
     assert out["item"] == "v2"
     assert out["status"] == 200
     assert out["window"] is True
+    assert out["len"] == len(out["list"]) >= 1
+    assert all(isinstance(language, str) for language in out["list"])
+    assert out["not_iterable"].startswith("JSHandle Window.JSON is not iterable"), out
     assert 'has no property "nothing_here"' in out["missing"]
     if can_block:
         assert out["sync"] == "no error"

@@ -19,7 +19,11 @@ class WindowFakePage(FakePage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.objects: dict[int, dict[str, Any]] = {0: {"title": "t", "div": {"$handle": [3, "HTMLDivElement"]}}, 3: {}}
+        self.objects: dict[int, dict[str, Any]] = {
+            0: {"title": "t", "div": {"$handle": [3, "HTMLDivElement"]}},
+            3: {"children": {"$handle": [5, "HTMLCollection"]}},
+            5: {"$items": [{"$handle": [4, "HTMLSpanElement"]}, "text"]},
+        }
 
     def handle(self, text: str, buffers: Sequence[Buffer]) -> Frame | None:
         message = decode_envelope(text, [bytes(b) for b in buffers], importer=lambda key, value: {key: value})
@@ -37,7 +41,18 @@ class WindowFakePage(FakePage):
         if message["op"] == "set":
             target[name] = message["args"][0]
             return self.raw_result(message["id"], None)
+        if message["op"] in ("len", "items"):
+            return self.raw_result(message["id"], self.collection(message, target))
         return self.error(message["id"], "TypeError", "not supported by the fake")
+
+    def collection(self, message: dict[str, Any], target: dict[str, Any]) -> object:
+        """``len`` / ``items`` of a collection (an object with ``$items``); null for others."""
+        if "name" in message:
+            target = self.objects.get(target[str(message["name"])]["$handle"][0], {})
+        items = target.get("$items")
+        if message["op"] == "len":
+            return None if items is None else len(items)
+        return items
 
     @staticmethod
     def raw_result(call_id: int, value: object) -> Frame:
@@ -151,3 +166,45 @@ async def _missing(window: JSHandle) -> str:
     except AttributeError as exc:
         return str(exc).split(": ", 1)[1]
     return "no error"
+
+
+def test_len_iteration_and_in(sab: Harness) -> None:
+    window = sab.page.window
+    sab.link  # noqa: B018
+    sab.settle()
+    div = window.div
+    assert len(div.children) == 2
+    span, text = div.children  # one round trip for the items: values and handles
+    assert (repr(span), text) == ("<JSHandle HTMLSpanElement>", "text")
+    assert "text" in div.children
+    assert [m["op"] for m in sab.fake.received[-2:]] == ["get", "items"]
+    with pytest.raises(
+        TypeError, match=r"JSHandle HTMLDivElement has no len\(\): the page object has no integer length or size"
+    ):
+        len(div)
+    with pytest.raises(TypeError, match=r"JSHandle HTMLDivElement is not iterable"):
+        iter(div)
+    assert list(window.div.children) == [span, "text"]  # len() fails over to the items
+
+
+def test_alen_and_alist(aio: Harness) -> None:
+    from litebridge import alen, alist
+
+    window = aio.page.window
+    aio.link  # noqa: B018
+    aio.settle()
+
+    async def forms() -> list[Any]:
+        items = await alist(window.aio.div.children)
+        failed = ""
+        try:
+            await alen(window.aio.div)
+        except TypeError as exc:
+            failed = str(exc)
+        return [await alen(window.aio.div.children), [repr(i) for i in items], failed]
+
+    size, items, failed = aio.run(forms())
+    assert (size, items) == (2, ["<JSHandle HTMLSpanElement>", "'text'"])
+    assert failed.startswith("JSHandle Window.div has no len()")
+    with pytest.raises(TypeError, match=r"alist\(\) needs an awaitable form"):
+        alist(window)  # type: ignore[arg-type]
