@@ -74,13 +74,13 @@ describe('window ops', () => {
     assert.equal(sizeOf({ length: 2 }), 2);
     assert.equal(sizeOf('abc'), 3);
     for (const unsized of [{}, { length: -1 }, { length: 1.5 }, { size: '2' }, null, undefined, 7, (a: number) => a]) {
-      assert.equal(sizeOf(unsized), null, String(unsized));
+      assert.equal(sizeOf(unsized), null, JSON.stringify(unsized));
     }
     assert.deepEqual(itemsOf(new Set(['a', 'b'])), ['a', 'b']);
     assert.deepEqual(itemsOf(new Map([['k', 1]])), [['k', 1]]);
     assert.deepEqual(itemsOf({ length: 2, 0: 'x', 1: 'y' }), ['x', 'y']);
     for (const plain of [{}, { length: 'two' }, null, undefined, 7, (a: number) => a]) {
-      assert.equal(itemsOf(plain), null, String(plain));
+      assert.equal(itemsOf(plain), null, JSON.stringify(plain));
     }
     const { handles, ops } = setup();
     const target = new EventTarget();
