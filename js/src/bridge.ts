@@ -214,7 +214,7 @@ export class KernelBridge {
   private readonly pageHandles = new PageHandles();
   /** Python callables this page holds functions for (protocol section 13). */
   private readonly pythonRefs = new PythonRefs(
-    (object, args) => this.applyPython(object, args),
+    (object, args, name) => this.applyPython(object, args, {}, name),
     (pairs) => {
       this.postRelease(pairs);
     }
@@ -397,16 +397,20 @@ export class KernelBridge {
    * @param args - The arguments; page objects and functions that are not values are sent
    *   as handles.
    * @param options - As for {@link KernelBridge.invoke}.
+   * @param name - For a Python object that is not callable: the method of it to call.
    * @returns A promise of the decoded result.
    * @throws (rejects) As {@link KernelBridge.invoke}; `closed` when the kernel was restarted
-   *   or the Python object was released.
+   *   or the Python object was released; `unknown_method` or `forbidden_name` for a `name`
+   *   Python does not serve.
    */
-  async applyPython(object: number, args: readonly unknown[], options: InvokeOptions = {}): Promise<unknown> {
+  async applyPython(object: number, args: readonly unknown[], options: InvokeOptions = {}, name?: string): Promise<unknown> {
+    const what = name === undefined ? `Python function ${object}` : `Python object ${object}.${name}`;
     if (this._closed) {
-      throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down: its Python function ${object} is gone`);
+      throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down: its ${what} is gone`);
     }
     const encoded = encodeValue(args, 'args', undefined, this.windowOps.exporter);
-    return this.request({ kind: Kind.apply, object }, encoded, `Python function ${object}`, options, this.nextId++, []);
+    const fields = name === undefined ? { kind: Kind.apply, object } : { kind: Kind.apply, object, name };
+    return this.request(fields, encoded, what, options, this.nextId++, []);
   }
 
   /**
@@ -415,7 +419,7 @@ export class KernelBridge {
    * is never sent, stopped if it is aborted or times out before they are pulled.
    */
   private async request(
-    fields: { kind: typeof Kind.call; method: string } | { kind: typeof Kind.apply; object: number },
+    fields: { kind: typeof Kind.call; method: string } | { kind: typeof Kind.apply; object: number; name?: string },
     encoded: { tree: unknown; buffers: Uint8Array[] },
     method: string,
     options: InvokeOptions,

@@ -134,8 +134,66 @@ export class PageHandles {
   }
 }
 
-/** Calls the Python callable `id` with `args`; resolves to its result. */
-export type ApplyFn = (id: number, args: unknown[]) => Promise<unknown>;
+/**
+ * Calls the Python callable `id` with `args` (or, with `name`, the method `name` of Python
+ * object `id`); resolves to its result.
+ */
+export type ApplyFn = (id: number, args: unknown[], name?: string) => Promise<unknown>;
+
+/**
+ * Property names of a {@link pythonObject} that are never Python methods: JavaScript reads them
+ * on any object (`await` looks for `then`, `JSON.stringify` for `toJSON`, string conversion for
+ * `toString`/`valueOf`), and Python's private names are refused there anyway.
+ */
+const NOT_PYTHON_METHODS = new Set(['then', 'toJSON', 'toString', 'toLocaleString', 'valueOf', 'constructor', 'prototype']);
+
+/** The target of a {@link pythonObject} proxy: gives it a type for `String()` and `typeNameOf`. */
+class PythonObject {
+  constructor(private readonly pythonType: string) {}
+
+  get [Symbol.toStringTag](): string {
+    return `PythonObject ${this.pythonType}`;
+  }
+}
+
+/**
+ * The page's stand-in for a Python object that is not callable (a `$py` tag with kind
+ * `"object"`): every other string property is a function that calls the Python method of that
+ * name and returns a promise of its result (`await counter.add(2)`); the same name gives the same
+ * function. Properties cannot be written.
+ *
+ * @param id - The Python object id.
+ * @param typeName - Its Python type name.
+ * @param apply - Calls into Python.
+ */
+function pythonObject(id: number, typeName: string, apply: ApplyFn): object {
+  const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+  return new Proxy(new PythonObject(typeName), {
+    get(target, key) {
+      if (typeof key !== 'string' || NOT_PYTHON_METHODS.has(key) || key.startsWith('_')) {
+        return Reflect.get(target, key) as unknown;
+      }
+      let method = methods.get(key);
+      if (method === undefined) {
+        method = { [key]: (...args: unknown[]): Promise<unknown> => apply(id, args, key) }[key];
+        methods.set(key, method);
+      }
+      return method;
+    },
+    has(target, key) {
+      return typeof key === 'string' && !NOT_PYTHON_METHODS.has(key) && !key.startsWith('_') ? true : Reflect.has(target, key);
+    },
+    set() {
+      return false;
+    },
+    defineProperty() {
+      return false;
+    },
+    deleteProperty() {
+      return false;
+    }
+  });
+}
 
 /** Receives `[id, count]` pairs to release in Python. */
 export type ReleaseFn = (pairs: [number, number][]) => void;
@@ -148,7 +206,7 @@ export type ReleaseFn = (pairs: [number, number][]) => void;
  * collector frees a function, its id is released in Python (batched, `FinalizationRegistry`).
  */
 export class PythonRefs {
-  private readonly functions = new Map<number, WeakRef<(...args: unknown[]) => Promise<unknown>>>();
+  private readonly functions = new Map<number, WeakRef<object>>();
   private readonly received = new Map<number, number>();
   private readonly idOf = new WeakMap<object, number>();
   private readonly registry: FinalizationRegistry<number>;
@@ -174,31 +232,36 @@ export class PythonRefs {
   }
 
   /**
-   * The function for a `$py` tag.
+   * The function (or, for a Python object that is not callable, the object) for a `$py` tag.
    *
-   * @param value - What the tag holds: `[id, typeName]`.
-   * @returns A function that calls the Python callable and returns a Promise of its result.
+   * @param value - What the tag holds: `[id, typeName]`, or `[id, typeName, "object"]` for a
+   *   Python object that is not callable.
+   * @returns A function that calls the Python callable and returns a Promise of its result; for
+   *   an object, a {@link pythonObject} whose properties call its methods.
    * @throws DecodeError-like `TypeError` for a malformed tag.
    */
-  import(value: unknown): (...args: unknown[]) => Promise<unknown> {
+  import(value: unknown): object {
     if (!Array.isArray(value) || typeof value[0] !== 'number' || !Number.isInteger(value[0])) {
       throw new TypeError(`bad ${PY_KEY} reference ${JSON.stringify(value)}`);
     }
     const id = value[0];
-    const name = typeof value[1] === 'string' ? value[1] : 'function';
+    const object = value[2] === 'object';
+    const name = typeof value[1] === 'string' ? value[1] : object ? 'object' : 'function';
     this.received.set(id, (this.received.get(id) ?? 0) + 1);
     const existing = this.functions.get(id)?.deref();
     if (existing !== undefined) {
       return existing;
     }
     const apply = this.apply;
-    const fn = {
-      [name]: (...args: unknown[]): Promise<unknown> => apply(id, args)
-    }[name];
-    this.functions.set(id, new WeakRef(fn));
-    this.idOf.set(fn, id);
-    this.registry.register(fn, id);
-    return fn;
+    const made = object
+      ? pythonObject(id, name, apply)
+      : {
+          [name]: (...args: unknown[]): Promise<unknown> => apply(id, args)
+        }[name];
+    this.functions.set(id, new WeakRef(made));
+    this.idOf.set(made, id);
+    this.registry.register(made, id);
+    return made;
   }
 
   /**

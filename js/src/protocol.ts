@@ -197,6 +197,8 @@ export interface ApplyMessage extends EnvelopeBase {
   kind: typeof Kind.apply;
   /** The Python object id from its `$py` tag. */
   object: number;
+  /** For a Python object that is not callable: the name of the method to call. */
+  name?: string;
   /** Encoded arguments. */
   args: unknown[];
 }

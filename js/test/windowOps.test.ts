@@ -157,6 +157,38 @@ describe('window ops', () => {
     assert.equal(python.size, 0);
   });
 
+  it('a Python object that is not callable: its properties call its methods by name', async () => {
+    const calls: [number, unknown[], string | undefined][] = [];
+    const python = new PythonRefs(
+      (id, args, name) => {
+        calls.push([id, args, name]);
+        return Promise.resolve(`${name ?? 'call'}:${JSON.stringify(args)}`);
+      },
+      () => undefined
+    );
+    const ops = new WindowOps(new PageHandles(), python);
+    const counter = python.import([4, 'Counter', 'object']) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    assert.equal(python.import([4, 'Counter', 'object']), counter, 'one object per Python id');
+    assert.equal(typeof counter, 'object');
+    assert.equal(await counter.add(2), 'add:[2]');
+    assert.deepEqual(calls, [[4, [2], 'add']]);
+    assert.equal(counter.add, counter.add, 'the same name is the same function');
+    // what JavaScript reads on any object is not sent to Python
+    assert.equal((counter as { then?: unknown }).then, undefined);
+    assert.equal(await Promise.resolve(counter), counter, 'not a thenable');
+    assert.equal(Object.prototype.toString.call(counter), '[object PythonObject Counter]');
+    assert.equal((counter as Record<string, unknown>)._private, undefined);
+    assert.equal('add' in counter, true);
+    assert.throws(() => {
+      (counter as Record<string, unknown>).add = 1;
+    }, TypeError);
+    assert.equal(calls.length, 1);
+    // it goes back to Python as itself
+    assert.deepEqual(ops.exporter(counter), { $py: [4, 'PythonObject'] });
+    const fn = python.import([5, 'function']);
+    assert.equal(typeof fn, 'function');
+  });
+
   it('lists property names, own and inherited', () => {
     const names = propertyNames(new Map());
     assert.ok(names.includes('get') && names.includes('size'));

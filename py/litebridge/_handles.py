@@ -145,7 +145,11 @@ class HandleTable(Generic[H]):
 
     # --- Python objects -------------------------------------------------------------------
     def export(self, obj: object) -> dict[str, object] | None:
-        """Return the ``$py`` tag of a callable, or the ``$handle`` tag of a live handle.
+        """Return the ``$py`` tag of a Python object, or the ``$handle`` tag of a live handle.
+
+        A callable is tagged ``[id, typeName]`` (the page makes a function of it); any other
+        object ``[id, typeName, "object"]`` (the page makes an object whose properties call its
+        public methods).
 
         Parameters
         ----------
@@ -155,15 +159,13 @@ class HandleTable(Generic[H]):
         Returns
         -------
         dict or None
-            The tag; None for anything else (the codec then refuses it with a TypeError).
+            The tag (never None: the codec sends plain values itself).
         """
         handle_id = getattr(obj, "_lb_handle_id", None)
         if type(handle_id) is int and getattr(obj, "_lb_table", None) is self:
             if not self.is_live(handle_id, getattr(obj, "_lb_serial", -1)):
                 raise ReferenceError(f"{obj!r} was released: it cannot be sent to the page")
             return {HANDLE_KEY: [handle_id, ""]}
-        if not callable(obj):
-            return None
         key = id(obj)
         object_id = self._object_ids.get(key)
         if object_id is None or self._objects.get(object_id) is not obj:
@@ -173,7 +175,9 @@ class HandleTable(Generic[H]):
             self._sent[object_id] = 0
             self._object_ids[key] = object_id
         self._sent[object_id] += 1
-        return {PY_KEY: [object_id, type(obj).__name__]}
+        if callable(obj):
+            return {PY_KEY: [object_id, type(obj).__name__]}
+        return {PY_KEY: [object_id, type(obj).__name__, "object"]}
 
     def lookup(self, value: Any) -> object:
         """Return the Python object of a received ``$py`` tag (or an ``apply`` target id).

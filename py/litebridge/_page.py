@@ -930,6 +930,8 @@ class Page:
             return answer_error(call_id, TypeError("'args' must be an array"), "bad_request")
         try:
             function = self._table.lookup(message.get("object"))
+            if "name" in message:  # a method of a Python object that is not callable
+                function = _method_of(function, message["name"])
         except BridgeError as exc:
             return answer_error(call_id, exc)
         return invoke_callable(call_id, function, args, self._table.export)  # type: ignore[arg-type]
@@ -955,6 +957,23 @@ class Page:
             self._link.post(*answer)
         except Exception:
             log.exception("litebridge: could not post an answer to the page")
+
+
+def _method_of(obj: object, name: object) -> Callable[..., object]:
+    """Return the public method ``name`` of a Python object the page holds.
+
+    For ``litebridge.apply`` with ``name``. Raises :class:`MethodLookupError` with
+    ``bad_request``, ``forbidden_name`` or ``unknown_method`` otherwise, as for exposed methods.
+    """
+    segments = check_name(name)
+    if len(segments) != 1:
+        raise MethodLookupError(f"bad method name {name!r}: one attribute of the object, without '.'", "bad_request")
+    segment = segments[0]
+    method = getattr(obj, segment, None)
+    if method is None or not callable(method):
+        what = "no method" if method is None else "an attribute that is not callable:"
+        raise MethodLookupError(f"the Python {type(obj).__name__} object has {what} {segment!r}", "unknown_method")
+    return method  # type: ignore[no-any-return]
 
 
 def _refuse_sync_stream(value: object, path: Callable[[], str]) -> int | None:

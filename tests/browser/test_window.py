@@ -176,6 +176,30 @@ def test_python_callbacks_and_the_reentrant_click(win: LiteKernel, transport: st
     assert failing["ok"] is False
     assert failing["error"]["isPythonError"]
     assert failing["error"]["type"] == "TypeError"
+    # a Python object that is not callable: the page calls its public methods by name
+    win.run(
+        "class Counter:\n"
+        "    def __init__(self):\n"
+        "        self.n = 0\n"
+        "    def add(self, k):\n"
+        "        self.n += k\n"
+        "        return self.n\n"
+        "counter = Counter()\n"
+        "window.lbCounter = counter\n"
+        "window.lbIsCounter = lambda o: o is counter\n"
+    )
+    added = page_settle(win.page, "return [await window.lbCounter.add(2), await window.lbCounter.add(3)];")
+    assert added == {"ok": True, "value": [2, 5]}
+    assert page_settle(win.page, "return await window.lbIsCounter(window.lbCounter);") == {"ok": True, "value": True}
+    for method, code in (("nope", "unknown_method"), ("_private", None)):
+        refused = page_settle(win.page, f"return await window.lbCounter.{method}();")
+        assert refused["ok"] is False, refused
+        if code is not None:
+            assert (refused["error"]["code"], refused["error"]["message"]) == (
+                code,
+                "the Python Counter object has no method 'nope'",
+            )
+    assert win.value("[counter.n, window.lbCounter is counter]") == [5, True]
     # add_event_listener: preventDefault declared up front, applied while the event is dispatched
     win.run(
         "submits = []\n"

@@ -73,15 +73,15 @@ def test_callables_are_exported_once_with_send_counts() -> None:
     tag = table.export(on_click)
     assert tag == {"$py": [1, "function"]}
     assert table.export(on_click) == tag  # same id: removeEventListener finds the listener
-    assert table.export({1, 2}) is None  # not callable: the codec refuses it
+    assert table.export({1, 2}) == {"$py": [2, "set", "object"]}  # not callable: an object of methods
     assert table.lookup([1, "function"]) is on_click
     table.release_objects([[1, 1]])
     assert table.lookup(1) is on_click  # one send is still held by the page
-    table.release_objects([[1, 1], "junk", [99, 1]])
+    table.release_objects([[1, 1], "junk", [99, 1], [2, 1]])
     with pytest.raises(BridgeClosed, match="Python object 1 was released"):
         table.lookup(1)
     assert table.counts["objects"] == 0
-    assert table.export(on_click) == {"$py": [2, "function"]}  # a fresh id afterwards
+    assert table.export(on_click) == {"$py": [3, "function"]}  # a fresh id afterwards
 
 
 def test_malformed_handle_tags_are_bad_frames() -> None:

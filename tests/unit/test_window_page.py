@@ -142,6 +142,50 @@ def test_the_page_calls_python_callables(sab: Harness) -> None:
     assert sab.page.handles["objects"] == 0
 
 
+def test_the_page_calls_methods_of_python_objects(sab: Harness) -> None:
+    window = sab.page.window
+    sab.link  # noqa: B018
+    sab.settle()
+
+    class Counter:
+        size = 3
+
+        def __init__(self) -> None:
+            self.n = 0
+
+        def add(self, k: int) -> int:
+            self.n += k
+            return self.n
+
+        def _secret(self) -> str:
+            return "private"
+
+    counter = Counter()
+    window.counter = counter
+    assert sab.fake.received[-1]["args"] == [{"$py": [1, "Counter", "object"]}]
+
+    def apply(call_id: int, name: object, args: list[object]) -> dict[str, Any]:
+        message = {"v": 1, "id": call_id, "kind": "litebridge.apply", "object": 1, "name": name, "args": args}
+        sab.link.deliver(encode_envelope(message))
+        sab.settle()
+        answer: dict[str, Any] = [m for m in sab.link.posted if m.get("id") == call_id][-1]
+        return answer
+
+    assert apply(10, "add", [2])["value"] == 2
+    assert apply(11, "add", [3])["value"] == 5
+    assert counter.n == 5
+    refused = {n: apply(20 + i, n, [])["error"] for i, n in enumerate(["_secret", "missing", "size", "a.b", 7])}
+    assert {n: e["code"] for n, e in refused.items()} == {
+        "_secret": "forbidden_name",
+        "missing": "unknown_method",
+        "size": "unknown_method",
+        "a.b": "bad_request",
+        7: "bad_request",
+    }
+    assert refused["missing"]["message"] == "the Python Counter object has no method 'missing'"
+    assert "not callable" in refused["size"]["message"]
+
+
 def test_the_awaitable_form_where_sync_is_unavailable(aio: Harness) -> None:
     window = aio.page.window
     aio.link  # noqa: B018
