@@ -348,8 +348,9 @@ def _awaitable_forms(win: LiteKernel, can_block: bool) -> None:
     win.run(
         "async def awaited_forms():\n"
         "    out = {'transport': litebridge.transport}\n"
-        "    await aset(window.aio.document.title, 'set by aset')\n"
-        "    out['title'] = await window.aio.document.title\n"
+        "    # a property of the page's own (JupyterLab rewrites document.title when its shell changes)\n"
+        "    await aset(window.aio.document.body.dataset.lbAio, 'set by aset')\n"
+        "    out['title'] = await window.aio.document.body.dataset.lbAio\n"
         "    await window.aio.localStorage.setItem('lb-k', 'v2')\n"
         "    out['item'] = await window.aio.localStorage.getItem('lb-k')\n"
         "    response = await window.aio.fetch('jupyter-lite.json')\n"
