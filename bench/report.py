@@ -264,12 +264,65 @@ def breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float | Non
     return rows
 
 
-def breakdown_table(reps: Sequence[Mapping[str, Figure]]) -> tuple[list[str], list[list[str]]]:
-    """:func:`breakdown` of every repetition as a table: microseconds and share of ``full``."""
+#: the pieces of one page -> Python k.call, in the order they run: (key, what)
+KCALL_BREAKDOWN: list[tuple[str, str]] = [
+    ("profile.kcall.send", "page: KernelBridge.invoke up to the port (checks, encode, stringify, pending)"),
+    ("raw.postmessage", "floor: postMessage round trip page -> empty worker -> page (both hops, wake-ups)"),
+    ("ffi_in", "deliver - serve: the worker helper's JS -> Python call of the frame receiver"),
+    ("profile.kcall.decode", "Python: decode_envelope of the request"),
+    ("route", "serve - decode - invoke - post: Page._on_frame's routing, checks, output mark"),
+    ("profile.kcall.invoke", "Python: Registry.invoke: name check, lookup, bench.echo, answer_result"),
+    ("profile.kcall.post", "Python: PyodideLink.post: FFI + the worker's postMessage (also in the floor)"),
+    ("worker", "port - floor - deliver: the kernel's worker vs an empty one (its wake-ups, onmessage)"),
+    ("profile.kcall.settle", "page: the answer's onPortMessage + promise chain to the caller's await"),
+    ("rest", "full - send - settle - port: what the pieces timed alone do not show"),
+]
+
+
+def kcall_breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float | None]]:
+    """One page -> Python ``k.call`` in pieces (seconds, p50 of each piece timed alone).
+
+    Measured: ``profile.kcall.*`` (``kcall_parts.js`` on the page, ``profile_kcall_parts`` in
+    the kernel) and the ``raw.postmessage`` floor. Derived: ``ffi_in`` = ``deliver`` -
+    ``serve``; ``route`` = ``serve`` - ``decode`` - ``invoke`` - ``post``; ``worker`` = ``port``
+    - ``raw.postmessage`` - ``deliver``; ``rest`` = ``full`` - ``send`` - ``settle`` - ``port``.
+    So the rows add up to ``full``. Returns ``(key, what, seconds)`` rows, then ``("full",
+    ..., seconds)``; None where a figure is missing.
+    """
+
+    def p50(key: str) -> float | None:
+        figure = figures.get(key)
+        return None if figure is None else figure.p50_s
+
+    values: dict[str, float | None] = {key: p50(key) for key, _ in KCALL_BREAKDOWN}
+    full, port, deliver, serve = (p50(f"profile.kcall.{key}") for key in ("full", "port", "deliver", "serve"))
+    send, settle, floor = values["profile.kcall.send"], values["profile.kcall.settle"], values["raw.postmessage"]
+    decode, invoke, post = (values[f"profile.kcall.{key}"] for key in ("decode", "invoke", "post"))
+    if deliver is not None and serve is not None:
+        values["ffi_in"] = deliver - serve
+    if serve is not None and decode is not None and invoke is not None and post is not None:
+        values["route"] = serve - decode - invoke - post
+    if port is not None and floor is not None and deliver is not None:
+        values["worker"] = port - floor - deliver
+    if full is not None and send is not None and settle is not None and port is not None:
+        values["rest"] = full - send - settle - port
+    rows = [(key, what, values[key]) for key, what in KCALL_BREAKDOWN]
+    rows.append(("full", "await k.call, timed as a whole in the same page script", full))
+    return rows
+
+
+def breakdown_table(
+    reps: Sequence[Mapping[str, Figure]],
+    pieces: Callable[[Mapping[str, Figure]], list[tuple[str, str, float | None]]] = breakdown,
+) -> tuple[list[str], list[list[str]]]:
+    """``pieces`` (:func:`breakdown` or :func:`kcall_breakdown`) of every repetition as a table.
+
+    Microseconds and share of the row ``full``, per repetition.
+    """
     header = ["piece", "what"]
     for index in range(len(reps)):
         header += [f"run {index + 1} us", f"run {index + 1} share"]
-    per_rep = [breakdown(figures) for figures in reps]
+    per_rep = [pieces(figures) for figures in reps]
     rows = []
     for i, (key, what, _) in enumerate(per_rep[0] if per_rep else []):
         row = [key, what]

@@ -64,6 +64,10 @@ EXPECTED_FIGURES = [
         for part in ("full", "full_nogc", "checks", "encode", "link", "helper", "decode", "clock")
     ),
     *(f"profile.page.{part}" for part in ("serve", "frame_io", "proxy")),
+    *(
+        f"profile.kcall.{part}"
+        for part in ("full", "send", "settle", "port", "deliver", "serve", "decode", "invoke", "post")
+    ),
 ]
 #: what Firefox does not measure: the embed() starts, the comm and the window figures (kept short)
 NOT_IN_FIREFOX = {"start.embed", "start.embed.call", "start.embed.app", "start.embed.kernel", "comm.isolated"} | {
@@ -136,6 +140,7 @@ def test_firefox_produces_its_figures_and_the_cross_browser_verdicts(smoke_resul
         assert verdict in ("PASS", "MISS"), entry
     assert "Firefox" in smoke_results["_markdown"]
     assert "one call_sync (sab) accounted for" in smoke_results["_markdown"]
+    assert "Firefox: one page -> Python k.call accounted for" in smoke_results["_markdown"]
 
 
 def test_every_ratio_and_target_has_a_value(smoke_results: dict[str, Any]) -> None:
@@ -270,3 +275,35 @@ def test_call_sync_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
     _header, table_rows = report.breakdown_table([figures])
     full_row = next(row for row in table_rows if row[0] == "full")
     assert full_row[2:] == ["100.0", "100%"]
+
+
+def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
+    stats, report = bench_modules
+    us = {
+        "profile.kcall.full": 400.0,
+        "profile.kcall.send": 10.0,
+        "profile.kcall.settle": 5.0,
+        "profile.kcall.port": 350.0,
+        "profile.kcall.deliver": 80.0,
+        "profile.kcall.serve": 60.0,
+        "profile.kcall.decode": 8.0,
+        "profile.kcall.invoke": 20.0,
+        "profile.kcall.post": 12.0,
+        "raw.postmessage": 150.0,
+    }
+    figures = {key: stats.make_figure(key, "", [value * 1e-6]) for key, value in us.items()}
+    rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
+    assert rows["ffi_in"] == pytest.approx(20e-6)  # deliver - serve
+    assert rows["route"] == pytest.approx(20e-6)  # serve - decode - invoke - post
+    assert rows["worker"] == pytest.approx(120e-6)  # port - floor - deliver
+    assert rows["rest"] == pytest.approx(35e-6)  # full - send - settle - port
+    pieces = [value for key, value in rows.items() if key != "full"]
+    assert sum(pieces) == pytest.approx(rows["full"])
+    del figures["profile.kcall.deliver"]
+    rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
+    assert rows["ffi_in"] is None  # shown as "-"
+    assert rows["worker"] is None
+    assert rows["rest"] == pytest.approx(35e-6)
+    _header, table_rows = report.breakdown_table([figures], report.kcall_breakdown)
+    full_row = next(row for row in table_rows if row[0] == "full")
+    assert full_row[2:] == ["400.0", "100%"]
