@@ -313,6 +313,8 @@ def profile_kcall_parts(samples: int, per_sample: int, warmup: int, frame: str) 
       everything below;
     - ``serve``: ``Page._on_frame(frame, None)`` from Python: decode, routing, the output mark,
       the exposed method, the answer's encoding and its post;
+    - ``serve_nopost``: the same with ``PyodideLink.post`` replaced by a no-op (nothing
+      reaches the page);
     - ``decode``: ``decode_envelope`` of the request;
     - ``invoke``: ``Registry.invoke``: the name check and lookup, ``bench.echo`` itself and
       the answer's encoding (``answer_result``);
@@ -337,10 +339,19 @@ def profile_kcall_parts(samples: int, per_sample: int, warmup: int, frame: str) 
         deliver_loop(receiver, frame, max(1, warmup))
         return [float(deliver_loop(receiver, frame, per_sample)) / 1000.0 for _ in range(samples)]
 
+    def serve_nopost_samples() -> list[float]:
+        real_post = link._post  # type: ignore[attr-defined]  # the helper's bound post
+        link._post = lambda _text, _buffers: None  # type: ignore[attr-defined]
+        try:
+            return _sync_samples(lambda: page._on_frame(frame, None), samples, per_sample, warmup)
+        finally:
+            link._post = real_post  # type: ignore[attr-defined]
+
     fast = per_sample * FAST_FACTOR
     return {
         "deliver": deliver_samples(),
         "serve": _sync_samples(lambda: page._on_frame(frame, None), samples, per_sample, warmup),
+        "serve_nopost": serve_nopost_samples(),
         "decode": _sync_samples(lambda: decode_envelope(frame), samples, fast, warmup),
         "invoke": _sync_samples(lambda: registry.invoke(call_id, method, list(args)), samples, fast, warmup),
         "post": _sync_samples(lambda: link.post(answer_text, []), samples, per_sample, warmup),

@@ -270,9 +270,10 @@ KCALL_BREAKDOWN: list[tuple[str, str]] = [
     ("raw.postmessage", "floor: postMessage round trip page -> empty worker -> page (both hops, wake-ups)"),
     ("ffi_in", "deliver - serve: the worker helper's JS -> Python call of the frame receiver"),
     ("profile.kcall.decode", "Python: decode_envelope of the request"),
-    ("route", "serve - decode - invoke - post: Page._on_frame's routing, checks, output mark"),
+    ("route", "serve_nopost - decode - invoke: Page._on_frame's routing, checks, output mark"),
     ("profile.kcall.invoke", "Python: Registry.invoke: name check, lookup, bench.echo, answer_result"),
-    ("profile.kcall.post", "Python: PyodideLink.post: FFI + the worker's postMessage (also in the floor)"),
+    ("profile.kcall.post", "Python: PyodideLink.post alone, back to back: FFI + postMessage (also in the floor)"),
+    ("post_paced", "serve - serve_nopost - post: a post after Python's work (the page's thread woken) vs back to back"),
     ("worker", "port - floor - deliver: the kernel's worker vs an empty one (its wake-ups, onmessage)"),
     ("profile.kcall.settle", "page: the answer's onPortMessage + promise chain to the caller's await"),
     ("rest", "full - send - settle - port: what the pieces timed alone do not show"),
@@ -284,7 +285,8 @@ def kcall_breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float
 
     Measured: ``profile.kcall.*`` (``kcall_parts.js`` on the page, ``profile_kcall_parts`` in
     the kernel) and the ``raw.postmessage`` floor. Derived: ``ffi_in`` = ``deliver`` -
-    ``serve``; ``route`` = ``serve`` - ``decode`` - ``invoke`` - ``post``; ``worker`` = ``port``
+    ``serve``; ``route`` = ``serve_nopost`` - ``decode`` - ``invoke``; ``post_paced`` = ``serve``
+    - ``serve_nopost`` - ``post``; ``worker`` = ``port``
     - ``raw.postmessage`` - ``deliver``; ``rest`` = ``full`` - ``send`` - ``settle`` - ``port``.
     So the rows add up to ``full``. Returns ``(key, what, seconds)`` rows, then ``("full",
     ..., seconds)``; None where a figure is missing.
@@ -295,13 +297,17 @@ def kcall_breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float
         return None if figure is None else figure.p50_s
 
     values: dict[str, float | None] = {key: p50(key) for key, _ in KCALL_BREAKDOWN}
-    full, port, deliver, serve = (p50(f"profile.kcall.{key}") for key in ("full", "port", "deliver", "serve"))
+    full, port, deliver, serve, nopost = (
+        p50(f"profile.kcall.{key}") for key in ("full", "port", "deliver", "serve", "serve_nopost")
+    )
     send, settle, floor = values["profile.kcall.send"], values["profile.kcall.settle"], values["raw.postmessage"]
     decode, invoke, post = (values[f"profile.kcall.{key}"] for key in ("decode", "invoke", "post"))
     if deliver is not None and serve is not None:
         values["ffi_in"] = deliver - serve
-    if serve is not None and decode is not None and invoke is not None and post is not None:
-        values["route"] = serve - decode - invoke - post
+    if nopost is not None and decode is not None and invoke is not None:
+        values["route"] = nopost - decode - invoke
+    if serve is not None and nopost is not None and post is not None:
+        values["post_paced"] = serve - nopost - post
     if port is not None and floor is not None and deliver is not None:
         values["worker"] = port - floor - deliver
     if full is not None and send is not None and settle is not None and port is not None:

@@ -750,6 +750,7 @@ _KCALL_LABELS: dict[str, tuple[str, bool]] = {
     "port": ("k.call parts: request frame on the kernel's port, answer awaited (no page bridge code)", False),
     "deliver": ("k.call parts: the worker helper's frame receiver from a JS loop (FFI in + serve)", False),
     "serve": ("k.call parts: Page._on_frame: decode, route, exposed method, encode, post (Python)", False),
+    "serve_nopost": ("k.call parts: Page._on_frame with PyodideLink.post a no-op (Python)", False),
     "decode": ("k.call parts: decode_envelope of the request (Python)", True),
     "invoke": ("k.call parts: Registry.invoke: lookup, bench.echo, answer_result (Python)", True),
     "post": ("k.call parts: PyodideLink.post of the answer: FFI + postMessage (Python)", False),

@@ -66,7 +66,7 @@ EXPECTED_FIGURES = [
     *(f"profile.page.{part}" for part in ("serve", "frame_io", "proxy")),
     *(
         f"profile.kcall.{part}"
-        for part in ("full", "send", "settle", "port", "deliver", "serve", "decode", "invoke", "post")
+        for part in ("full", "send", "settle", "port", "deliver", "serve", "serve_nopost", "decode", "invoke", "post")
     ),
 ]
 #: what Firefox does not measure: the embed() starts, the comm and the window figures (kept short)
@@ -286,6 +286,7 @@ def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
         "profile.kcall.port": 350.0,
         "profile.kcall.deliver": 80.0,
         "profile.kcall.serve": 60.0,
+        "profile.kcall.serve_nopost": 40.0,
         "profile.kcall.decode": 8.0,
         "profile.kcall.invoke": 20.0,
         "profile.kcall.post": 12.0,
@@ -294,7 +295,8 @@ def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
     figures = {key: stats.make_figure(key, "", [value * 1e-6]) for key, value in us.items()}
     rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
     assert rows["ffi_in"] == pytest.approx(20e-6)  # deliver - serve
-    assert rows["route"] == pytest.approx(20e-6)  # serve - decode - invoke - post
+    assert rows["route"] == pytest.approx(12e-6)  # serve_nopost - decode - invoke
+    assert rows["post_paced"] == pytest.approx(8e-6)  # serve - serve_nopost - post
     assert rows["worker"] == pytest.approx(120e-6)  # port - floor - deliver
     assert rows["rest"] == pytest.approx(35e-6)  # full - send - settle - port
     pieces = [value for key, value in rows.items() if key != "full"]
