@@ -61,10 +61,19 @@ def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> 
             page_script("kcall_parts.js"), {**options, "message": SMALL, "fastFactor": FAST_FACTOR}
         )
         frame = page.pop("frame")
+        kernel.run("kcall_minimal_receiver(True)")
+        try:
+            minimal = kernel.page.evaluate(
+                page_script("kcall_parts.js"),
+                {**options, "message": SMALL, "fastFactor": FAST_FACTOR, "portOnly": True, "frame": frame},
+            )
+        finally:
+            kernel.run("kcall_minimal_receiver(False)")
+        page["port_min"] = minimal["port"]
         kernel_parts = kernel.value(
             f"profile_kcall_parts({samples}, {per_sample}, {per_sample}, {frame!r})", timeout_s=300
         )
-        out = {f"kcall.{key}": ms_to_s(page[key]) for key in ("full", "send", "settle", "port")}
+        out = {f"kcall.{key}": ms_to_s(page[key]) for key in ("full", "send", "settle", "port", "port_min")}
         out.update({f"kcall.{key}": list(value) for key, value in kernel_parts.items() if key != "counts"})
         return out
     return {figure: _measure_one(kernel, figure, samples, per_sample)}

@@ -359,6 +359,27 @@ def profile_kcall_parts(samples: int, per_sample: int, warmup: int, frame: str) 
     }
 
 
+_saved_on_frame: list[Any] = []
+
+
+def kcall_minimal_receiver(enable: bool) -> None:
+    """Swap the link's frame handler for one that only posts a fixed answer (``enable``), or back.
+
+    While swapped, a frame on the kernel's port costs the worker the helper's ``onmessage``,
+    the JS -> Python FFI call and one ``PyodideLink.post``: the port round trip measured then
+    (``profile.kcall.port_min``) is the kernel worker's without the bridge's Python serving.
+    """
+    link = page.connect()
+    if enable:
+        if _saved_on_frame:
+            raise RuntimeError("the minimal receiver is already in place")
+        answer, _ = encode_envelope({"v": 1, "id": 1, "kind": "litebridge.result", "value": SMALL}, "value", "result")
+        _saved_on_frame.append(link._on_frame)  # type: ignore[attr-defined]
+        link._on_frame = lambda _text, _buffers: link.post(answer, [])  # type: ignore[attr-defined]
+    elif _saved_on_frame:
+        link._on_frame = _saved_on_frame.pop()  # type: ignore[attr-defined]
+
+
 def setup_comm(target: str) -> None:
     """Register a comm target that echoes every message's data back on the same comm."""
     from comm import get_comm_manager

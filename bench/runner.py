@@ -748,6 +748,10 @@ _KCALL_LABELS: dict[str, tuple[str, bool]] = {
     "send": ("k.call parts: KernelBridge.invoke up to the port, postMessage a no-op (page)", True),
     "settle": ("k.call parts: the answer frame's handling + promise chain to the await (page)", True),
     "port": ("k.call parts: request frame on the kernel's port, answer awaited (no page bridge code)", False),
+    "port_min": (
+        "k.call parts: the same port round trip, the kernel answering from a minimal receiver (FFI in + post)",
+        False,
+    ),
     "deliver": ("k.call parts: the worker helper's frame receiver from a JS loop (FFI in + serve)", False),
     "serve": ("k.call parts: Page._on_frame: decode, route, exposed method, encode, post (Python)", False),
     "serve_nopost": ("k.call parts: Page._on_frame with PyodideLink.post a no-op (Python)", False),
@@ -764,11 +768,20 @@ def measure_kcall_parts(kernel: LiteKernel, counts: Counts, figures: dict[str, F
         page_script("kcall_parts.js"), js_options(counts, kernelId=kernel.id, fastFactor=PROFILE_FAST_FACTOR)
     )
     frame = page.pop("frame")
+    kernel.run("kcall_minimal_receiver(True)")
+    try:
+        minimal = kernel.page.evaluate(
+            page_script("kcall_parts.js"),
+            js_options(counts, kernelId=kernel.id, fastFactor=PROFILE_FAST_FACTOR, portOnly=True, frame=frame),
+        )
+    finally:
+        kernel.run("kcall_minimal_receiver(False)")
+    page["port_min"] = minimal["port"]
     parts = kernel_samples(kernel, f"profile_kcall_parts({small_args(counts)}, {frame!r})")
     ops = parts.pop("counts")  # the page's script uses the same counts (fastFactor)
     if ops != {"fast": per * PROFILE_FAST_FACTOR, "slow": per}:
         raise RuntimeError(f"profile_kcall_parts counted {ops}, the page script {per * PROFILE_FAST_FACTOR}/{per}")
-    samples = {**{key: ms_to_s(page[key]) for key in ("full", "send", "settle", "port")}, **parts}
+    samples = {**{key: ms_to_s(page[key]) for key in ("full", "send", "settle", "port", "port_min")}, **parts}
     for part, (label, fast) in _KCALL_LABELS.items():
         key = f"profile.kcall.{part}"
         figures[key] = make_figure(key, label, samples[part], ops["fast"] if fast else ops["slow"])

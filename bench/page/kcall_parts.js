@@ -12,7 +12,9 @@
 //    Python with no bridge code on the page (compare raw.postmessage, an empty worker);
 //  - full: await k.call(...) itself, in this same script.
 // Returns those lists, and `frame`: the request JSON the kernel's side of the profile serves.
-async ({ kernelId, samples, perSample, warmup, message, fastFactor }) => {
+// With portOnly, only the port loop runs (on the frame given as `frame`) and only `port` is
+// returned: the runner measures it while the kernel answers with a minimal receiver.
+async ({ kernelId, samples, perSample, warmup, message, fastFactor, portOnly = false, frame: givenFrame = null }) => {
   const k = await window.litebridge.kernel(kernelId, { timeoutMs: 30000 });
   for (const name of ['invoke', 'onPortMessage']) {
     if (typeof k[name] !== 'function') throw new Error(`KernelBridge.${name} is missing`);
@@ -82,6 +84,12 @@ async ({ kernelId, samples, perSample, warmup, message, fastFactor }) => {
     return (performance.now() - started) / ops;
   };
 
+  if (portOnly) {
+    await portLoop(givenFrame, Math.max(1, warmup));
+    const port = [];
+    for (let s = 0; s < samples; s++) port.push(await portLoop(givenFrame, perSample));
+    return { port };
+  }
   const first = await sendSettle(Math.max(1, warmup));
   const frame = first.frame;
   await portLoop(frame, Math.max(1, warmup));

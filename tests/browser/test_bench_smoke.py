@@ -66,7 +66,10 @@ EXPECTED_FIGURES = [
     *(f"profile.page.{part}" for part in ("serve", "frame_io", "proxy")),
     *(
         f"profile.kcall.{part}"
-        for part in ("full", "send", "settle", "port", "deliver", "serve", "serve_nopost", "decode", "invoke", "post")
+        for part in (
+            *("full", "send", "settle", "port", "port_min", "deliver"),
+            *("serve", "serve_nopost", "decode", "invoke", "post"),
+        )
     ),
 ]
 #: what Firefox does not measure: the embed() starts, the comm and the window figures (kept short)
@@ -284,6 +287,7 @@ def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
         "profile.kcall.send": 10.0,
         "profile.kcall.settle": 5.0,
         "profile.kcall.port": 350.0,
+        "profile.kcall.port_min": 200.0,
         "profile.kcall.deliver": 80.0,
         "profile.kcall.serve": 60.0,
         "profile.kcall.serve_nopost": 40.0,
@@ -294,18 +298,20 @@ def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
     }
     figures = {key: stats.make_figure(key, "", [value * 1e-6]) for key, value in us.items()}
     rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
-    assert rows["ffi_in"] == pytest.approx(20e-6)  # deliver - serve
+    assert rows["worker_min"] == pytest.approx(50e-6)  # port_min - floor
+    assert rows["python"] == pytest.approx(150e-6)  # port - port_min
+    assert rows["rest"] == pytest.approx(35e-6)  # full - send - settle - port
+    path = [rows[key] for key, _ in report.KCALL_BREAKDOWN]
+    assert sum(path) == pytest.approx(rows["full"])  # the critical path adds up to the whole
     assert rows["route"] == pytest.approx(12e-6)  # serve_nopost - decode - invoke
     assert rows["post_paced"] == pytest.approx(8e-6)  # serve - serve_nopost - post
-    assert rows["worker"] == pytest.approx(120e-6)  # port - floor - deliver
-    assert rows["rest"] == pytest.approx(35e-6)  # full - send - settle - port
-    pieces = [value for key, value in rows.items() if key != "full"]
-    assert sum(pieces) == pytest.approx(rows["full"])
-    del figures["profile.kcall.deliver"]
+    assert rows["ffi_in"] == pytest.approx(20e-6)  # deliver - serve
+    del figures["profile.kcall.port_min"]
     rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
-    assert rows["ffi_in"] is None  # shown as "-"
-    assert rows["worker"] is None
+    assert rows["worker_min"] is None  # shown as "-"
+    assert rows["python"] is None
     assert rows["rest"] == pytest.approx(35e-6)
     _header, table_rows = report.breakdown_table([figures], report.kcall_breakdown)
     full_row = next(row for row in table_rows if row[0] == "full")
     assert full_row[2:] == ["400.0", "100%"]
+    assert next(row for row in table_rows if row[0] == "python")[2:] == ["-", "-"]
