@@ -395,11 +395,8 @@ def encode_envelope(
     if key is None:
         return _finish(dumps(envelope), [], envelope, "message")
     value = envelope[key]
-    sequence = type(value) is tuple or type(value) is list
-    if (sequence and _all_scalars(value)) or _plain(value):  # type: ignore[arg-type]
-        # the common case (arguments, and results such as a dict of JSON values): no copy, no
-        # walk, no buffers
-        text = dumps(envelope)
+    if (type(value) is tuple or type(value) is list) and (_all_scalars(value) or _plain(value)):
+        text = dumps(envelope)  # the common case: no copy, no walk, no buffers
         if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
             return text, []
         return _finish(text, [], value, root)

@@ -302,51 +302,6 @@ def test_plain_json_arguments_skip_the_walk(monkeypatch: pytest.MonkeyPatch) -> 
     assert json.loads(text)["args"] == json.loads(json.dumps([small, [small]]))
 
 
-@pytest.mark.parametrize("value", [{"op": "echo", "n": 42, "x": 1.5, "s": "héllo", "ok": True}, 42, "s", None, []])
-def test_plain_json_results_skip_the_walk(monkeypatch: pytest.MonkeyPatch, value: object) -> None:
-    # a page -> Python call's answer (answer_result): a dict or scalar result needs no walk either
-    from litebridge import codec
-
-    class NoWalk:
-        def __init__(self) -> None:
-            raise AssertionError("a plain JSON result must not be walked")
-
-    env = {"v": 1, "id": 3, "kind": "litebridge.result", "value": value}
-    with monkeypatch.context() as patch:
-        patch.setattr(codec, "_Encoder", NoWalk)
-        text, buffers = encode_envelope(env, "value", "result")
-    assert buffers == []
-    assert text == json.dumps(env, ensure_ascii=False, separators=(",", ":"))
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ({"$bytes": 1}, {"$escape": {"$bytes": 1}}),
-        ({"k": b"x"}, {"k": {"$bytes": 0}}),
-        (collections.OrderedDict(a=1), {"a": 1}),
-        ((1, "s"), [1, "s"]),
-    ],
-)
-def test_results_off_the_fast_path_are_still_converted(value: object, expected: object) -> None:
-    text, _ = encode_envelope({"v": 1, "id": 3, "kind": "litebridge.result", "value": value}, "value", "result")
-    assert json.loads(text)["value"] == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "pattern"),
-    [
-        (float("inf"), r"cannot send float inf at result"),
-        ({"k": [float("nan")]}, r"cannot send float nan at result\['k'\]\[0\]"),
-        ({"k": {1: 2}}, r"cannot send dict key 1 of type int at result\['k'\]"),
-        ({"k": "\ud800"}, r"lone surrogate at result\['k'\]"),
-    ],
-)
-def test_results_off_the_fast_path_are_still_refused(value: object, pattern: str) -> None:
-    with pytest.raises(TypeError, match=pattern):
-        encode_envelope({"v": 1, "id": 3, "kind": "litebridge.result", "value": value}, "value", "result")
-
-
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
