@@ -1049,8 +1049,9 @@ _BREAKDOWN_INTRO = (
 
 
 _KCALL_BREAKDOWN_INTRO = (
-    "Each piece timed alone, p50, in the isolated page (see `bench/README.md`); `ffi_in`, `route`, "
-    "`worker` and `rest` are differences of measured figures, so the rows add up to `full`."
+    "Each piece timed alone, p50, in the isolated page (see `bench/README.md`). The rows down to `full` are "
+    "the call's critical path and add up to it (`worker_min`, `python` and `rest` are differences of measured "
+    "figures); the rows below `full` are the worker's pieces timed in hot loops in the kernel."
 )
 
 
