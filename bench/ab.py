@@ -14,7 +14,8 @@ Usage::
 Figures: ``call_sync`` (small JSON, sab), ``await_call`` (``await page.call``), ``kcall``
 (page -> Python ``k.call``), ``page_serve`` (the page's CPU per sync call, ``page_serve.js``),
 ``bulk`` (16 MiB one way through ``call_sync``), ``echo`` (16 MiB echoed through ``call_sync``),
-``parts`` (the pieces of one ``call_sync``, ``profile_call_sync_parts`` in ``kernel_bench.py``).
+``parts`` (the pieces of one ``call_sync``, ``profile_call_sync_parts`` in ``kernel_bench.py``),
+``kcall_parts`` (the pieces of one ``k.call``: ``page/kcall_parts.js``, then ``profile_kcall_parts``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ from .stats import percentile  # noqa: E402
 
 MIB = 1024 * 1024
 SMALL = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
-FIGURES = ("call_sync", "await_call", "kcall", "page_serve", "bulk", "echo", "parts")
+FIGURES = ("call_sync", "await_call", "kcall", "page_serve", "bulk", "echo", "parts", "kcall_parts")
+#: operations per sample of the fast profile parts, times ``per_sample`` (as in ``runner.py``)
+FAST_FACTOR = 20
 #: the request frame of ``call_sync("bench_echo", SMALL)`` as the kernel encodes it
 FRAME = (
     '{"v":1,"id":1,"kind":"litebridge.call","method":"bench_echo",'
@@ -52,6 +55,27 @@ def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> 
     if figure == "parts":
         parts = kernel.value(f"profile_call_sync_parts({samples}, {per_sample}, {per_sample})", timeout_s=300)
         return {f"parts.{key}": list(value) for key, value in parts.items() if key not in ("counts", "frame")}
+    if figure == "kcall_parts":
+        options = {"kernelId": kernel.id, "samples": samples, "perSample": per_sample, "warmup": per_sample}
+        page = kernel.page.evaluate(
+            page_script("kcall_parts.js"), {**options, "message": SMALL, "fastFactor": FAST_FACTOR}
+        )
+        frame = page.pop("frame")
+        kernel.run("kcall_minimal_receiver(True)")
+        try:
+            minimal = kernel.page.evaluate(
+                page_script("kcall_parts.js"),
+                {**options, "message": SMALL, "fastFactor": FAST_FACTOR, "portOnly": True, "frame": frame},
+            )
+        finally:
+            kernel.run("kcall_minimal_receiver(False)")
+        page["port_min"] = minimal["port"]
+        kernel_parts = kernel.value(
+            f"profile_kcall_parts({samples}, {per_sample}, {per_sample}, {frame!r})", timeout_s=300
+        )
+        out = {f"kcall.{key}": ms_to_s(page[key]) for key in ("full", "send", "settle", "port", "port_min")}
+        out.update({f"kcall.{key}": list(value) for key, value in kernel_parts.items() if key != "counts"})
+        return out
     return {figure: _measure_one(kernel, figure, samples, per_sample)}
 
 

@@ -293,6 +293,93 @@ def profile_call_sync_parts(samples: int, per_sample: int, warmup: int) -> dict[
     }
 
 
+#: JS in the worker: ``n`` calls of the helper's frame receiver (what its port's ``onmessage``
+#: calls for every frame) on one request frame; returns milliseconds per call
+_DELIVER_LOOP_JS = """(receiver, text, n) => {
+  const started = performance.now();
+  for (let i = 0; i < n; i++) receiver(text, null);
+  return (performance.now() - started) / n;
+}"""
+
+
+def profile_kcall_parts(samples: int, per_sample: int, warmup: int, frame: str) -> dict[str, Any]:
+    """Account for the kernel's side of one page -> Python ``k.call("bench.echo", SMALL)``.
+
+    ``frame`` is the request's JSON as the page's bridge encodes it (``kcall_parts.js``). Every
+    piece is what the worker runs for that frame, called alone in a loop (seconds per call):
+
+    - ``deliver``: the helper's frame receiver called from a JavaScript loop in the worker, as
+      its port's ``onmessage`` calls it: the JS -> Python FFI call (argument conversion) and
+      everything below;
+    - ``serve``: ``Page._on_frame(frame, None)`` from Python: decode, routing, the output mark,
+      the exposed method, the answer's encoding and its post;
+    - ``serve_nopost``: the same with ``PyodideLink.post`` replaced by a no-op (nothing
+      reaches the page);
+    - ``decode``: ``decode_envelope`` of the request;
+    - ``invoke``: ``Registry.invoke``: the name check and lookup, ``bench.echo`` itself and
+      the answer's encoding (``answer_result``);
+    - ``post``: ``PyodideLink.post`` of the answer: the Python -> JS FFI call and the port's
+      ``postMessage``.
+
+    Each answer posted here reaches the page, which drops it (no call waits for its id).
+    Returns the lists of samples per piece and ``counts`` (operations per sample of each).
+    """
+    link = page.connect()
+    receiver = link._receiver  # type: ignore[attr-defined]  # PyodideLink's frame receiver proxy
+    registry = page._registry
+    message = decode_envelope(frame)
+    call_id, method, args = message["id"], message["method"], message["args"]
+    answer = registry.invoke(call_id, method, args)
+    if not isinstance(answer, tuple) or '"litebridge.result"' not in answer[0]:
+        raise RuntimeError(f"bench.echo did not answer with a result: {answer!r}")
+    answer_text = answer[0]
+    deliver_loop = run_js(_DELIVER_LOOP_JS)
+
+    def deliver_samples() -> list[float]:
+        deliver_loop(receiver, frame, max(1, warmup))
+        return [float(deliver_loop(receiver, frame, per_sample)) / 1000.0 for _ in range(samples)]
+
+    def serve_nopost_samples() -> list[float]:
+        real_post = link._post  # type: ignore[attr-defined]  # the helper's bound post
+        link._post = lambda _text, _buffers: None  # type: ignore[attr-defined]
+        try:
+            return _sync_samples(lambda: page._on_frame(frame, None), samples, per_sample, warmup)
+        finally:
+            link._post = real_post  # type: ignore[attr-defined]
+
+    fast = per_sample * FAST_FACTOR
+    return {
+        "deliver": deliver_samples(),
+        "serve": _sync_samples(lambda: page._on_frame(frame, None), samples, per_sample, warmup),
+        "serve_nopost": serve_nopost_samples(),
+        "decode": _sync_samples(lambda: decode_envelope(frame), samples, fast, warmup),
+        "invoke": _sync_samples(lambda: registry.invoke(call_id, method, list(args)), samples, fast, warmup),
+        "post": _sync_samples(lambda: link.post(answer_text, []), samples, per_sample, warmup),
+        "counts": {"fast": fast, "slow": per_sample},
+    }
+
+
+_saved_on_frame: list[Any] = []
+
+
+def kcall_minimal_receiver(enable: bool) -> None:
+    """Swap the link's frame handler for one that only posts a fixed answer (``enable``), or back.
+
+    While swapped, a frame on the kernel's port costs the worker the helper's ``onmessage``,
+    the JS -> Python FFI call and one ``PyodideLink.post``: the port round trip measured then
+    (``profile.kcall.port_min``) is the kernel worker's without the bridge's Python serving.
+    """
+    link = page.connect()
+    if enable:
+        if _saved_on_frame:
+            raise RuntimeError("the minimal receiver is already in place")
+        answer, _ = encode_envelope({"v": 1, "id": 1, "kind": "litebridge.result", "value": SMALL}, "value", "result")
+        _saved_on_frame.append(link._on_frame)  # type: ignore[attr-defined]
+        link._on_frame = lambda _text, _buffers: link.post(answer, [])  # type: ignore[attr-defined]
+    elif _saved_on_frame:
+        link._on_frame = _saved_on_frame.pop()  # type: ignore[attr-defined]
+
+
 def setup_comm(target: str) -> None:
     """Register a comm target that echoes every message's data back on the same comm."""
     from comm import get_comm_manager

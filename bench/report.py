@@ -264,12 +264,94 @@ def breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float | Non
     return rows
 
 
-def breakdown_table(reps: Sequence[Mapping[str, Figure]]) -> tuple[list[str], list[list[str]]]:
-    """:func:`breakdown` of every repetition as a table: microseconds and share of ``full``."""
+#: the pieces of one page -> Python k.call on its critical path, in the order they run; they
+#: add up to ``full``: (key, what)
+KCALL_BREAKDOWN: list[tuple[str, str]] = [
+    ("profile.kcall.send", "page: KernelBridge.invoke up to the port (checks, encode, stringify, pending)"),
+    ("raw.postmessage", "floor: postMessage round trip page -> empty worker -> page (both hops, wake-ups)"),
+    ("worker_min", "port_min - floor: the kernel's worker answering with least work (onmessage, FFI in, a post)"),
+    ("python", "port - port_min: the bridge's Python serving the call (decode, route, bench.echo, encode)"),
+    ("profile.kcall.settle", "page: the answer's onPortMessage + promise chain to the caller's await"),
+    ("rest", "full - send - settle - port: what the pieces timed alone do not show"),
+]
+#: the worker's pieces timed in loops inside the kernel (hot, back to back): they show what
+#: ``python`` is made of, but are not on the critical path as such: (key, what)
+KCALL_DETAIL: list[tuple[str, str]] = [
+    ("profile.kcall.deliver", "loop: the helper's frame receiver called from JS (FFI in + serve)"),
+    ("profile.kcall.serve", "loop: Page._on_frame (decode, route, bench.echo, encode, post)"),
+    ("profile.kcall.serve_nopost", "loop: the same with the post a no-op"),
+    ("profile.kcall.decode", "loop: decode_envelope of the request"),
+    ("profile.kcall.invoke", "loop: Registry.invoke (name check, lookup, bench.echo, answer_result)"),
+    ("route", "serve_nopost - decode - invoke: Page._on_frame's routing, checks, output mark"),
+    ("profile.kcall.post", "loop: PyodideLink.post alone, back to back (FFI out + postMessage)"),
+    ("post_paced", "serve - serve_nopost - post: a post after Python's work (wakes the page) vs back to back"),
+    ("ffi_in", "deliver - serve: the JS -> Python call of the frame receiver"),
+]
+
+
+def kcall_breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float | None]]:
+    """One page -> Python ``k.call`` in pieces (seconds, p50 of each piece timed alone).
+
+    Measured: ``profile.kcall.*`` (``kcall_parts.js`` on the page, ``profile_kcall_parts`` in
+    the kernel) and the ``raw.postmessage`` floor. Derived: ``worker_min`` = ``port_min`` -
+    ``raw.postmessage``; ``python`` = ``port`` - ``port_min``; ``rest`` = ``full`` - ``send``
+    - ``settle`` - ``port``; so the rows of :data:`KCALL_BREAKDOWN` add up to ``full``. Then
+    the row ``full``, then the rows of :data:`KCALL_DETAIL` (``route`` = ``serve_nopost`` -
+    ``decode`` - ``invoke``; ``post_paced`` = ``serve`` - ``serve_nopost`` - ``post``;
+    ``ffi_in`` = ``deliver`` - ``serve``). Returns ``(key, what, seconds)`` rows; None where a
+    figure is missing.
+    """
+
+    def p50(key: str) -> float | None:
+        figure = figures.get(key)
+        return None if figure is None else figure.p50_s
+
+    def diff(first: float | None, *others: float | None) -> float | None:
+        if first is None or any(other is None for other in others):
+            return None
+        return first - sum(other for other in others if other is not None)
+
+    m = {
+        key: p50(f"profile.kcall.{key}")
+        for key in (
+            "full",
+            "send",
+            "settle",
+            "port",
+            "port_min",
+            "deliver",
+            "serve",
+            "serve_nopost",
+            "decode",
+            "invoke",
+            "post",
+        )
+    }
+    values: dict[str, float | None] = {key: p50(key) for key, _ in KCALL_BREAKDOWN + KCALL_DETAIL}
+    values["worker_min"] = diff(m["port_min"], p50("raw.postmessage"))
+    values["python"] = diff(m["port"], m["port_min"])
+    values["rest"] = diff(m["full"], m["send"], m["settle"], m["port"])
+    values["route"] = diff(m["serve_nopost"], m["decode"], m["invoke"])
+    values["post_paced"] = diff(m["serve"], m["serve_nopost"], m["post"])
+    values["ffi_in"] = diff(m["deliver"], m["serve"])
+    rows = [(key, what, values[key]) for key, what in KCALL_BREAKDOWN]
+    rows.append(("full", "await k.call, timed as a whole in the same page script", m["full"]))
+    rows += [(key, what, values[key]) for key, what in KCALL_DETAIL]
+    return rows
+
+
+def breakdown_table(
+    reps: Sequence[Mapping[str, Figure]],
+    pieces: Callable[[Mapping[str, Figure]], list[tuple[str, str, float | None]]] = breakdown,
+) -> tuple[list[str], list[list[str]]]:
+    """``pieces`` (:func:`breakdown` or :func:`kcall_breakdown`) of every repetition as a table.
+
+    Microseconds and share of the row ``full``, per repetition.
+    """
     header = ["piece", "what"]
     for index in range(len(reps)):
         header += [f"run {index + 1} us", f"run {index + 1} share"]
-    per_rep = [breakdown(figures) for figures in reps]
+    per_rep = [pieces(figures) for figures in reps]
     rows = []
     for i, (key, what, _) in enumerate(per_rep[0] if per_rep else []):
         row = [key, what]

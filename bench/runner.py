@@ -62,6 +62,7 @@ from .report import (  # noqa: E402
     breakdown_table,
     cross_browser,
     evaluate,
+    kcall_breakdown,
     render_markdown,
     render_text,
     tables,
@@ -187,6 +188,8 @@ class Run:
     versions: dict[str, str] = field(default_factory=dict)
     notes: list[dict[str, Any]] = field(default_factory=list)
     window_only: bool = False
+    #: only raw.postmessage, k.call and its profile (``--only kcall``)
+    kcall_only: bool = False
 
 
 def log(message: str) -> None:
@@ -590,6 +593,8 @@ def interleaved_blocks(run: Run, kernel: LiteKernel) -> dict[str, list[float]]:
         add("await_floor.isolated", kernel_samples(kernel, f"await await_floor({args})"))
         add("await_call.isolated", kernel_samples(kernel, f"await await_call_small({args})"))
         add("profile.await.no_timeout", kernel_samples(kernel, f"await await_call_small({args}, timeout=None)"))
+        kcall = page.evaluate(page_script("kcall.js"), js_options(counts, samples=share, kernelId=kernel.id))
+        add("kcall.isolated", ms_to_s(kcall["samples"]))
         ws = page.evaluate(
             page_script("websocket.js"),
             js_options(counts, samples=share, baseUrl=run.websocket.url, bulkBytes=16 * MIB, bulkSamples=ws_share),
@@ -631,6 +636,10 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             window_figures(run, kernel, "sab", figures)
             kernel.shutdown()
             return
+        if run.kcall_only:
+            measure_kcall_only(run, kernel, figures)
+            kernel.shutdown()
+            return
         per = counts.per_sample
         gap_key = f"raw.sab_sync.gap{RAW_GAP_US}us"
         samples = interleaved_blocks(run, kernel)
@@ -650,6 +659,7 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             ("await_floor.isolated", "Pyodide floor: await of a resolved JS promise", small),
             ("await_call.isolated", "await page.call small JSON", small),
             ("profile.await.no_timeout", "await page.call small JSON with timeout=None (no per-call timer)", small),
+            ("kcall.isolated", "page->Python k.call small JSON", small),
             ("ws.small", "WebSocket page<->aiohttp round trip, small JSON", small),
             ("ws.bulk.one_way.16MiB", "WebSocket 16MiB page->aiohttp (size answered)", bulk),
             ("ws.bulk.round_trip.16MiB", "WebSocket 16MiB page->aiohttp->page (echoed)", bulk),
@@ -663,10 +673,7 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
         measure_bulk(kernel, counts, figures, "sab", sync=True, one_way=False)
         measure_bulk(kernel, counts, figures, "await", sync=False, one_way=False)
         log("bulk done")
-        kcall = page.evaluate(page_script("kcall.js"), js_options(counts, kernelId=kernel.id))
-        figures["kcall.isolated"] = make_figure(
-            "kcall.isolated", "page->Python k.call small JSON", ms_to_s(kcall["samples"]), per
-        )
+        measure_kcall_parts(kernel, counts, figures)
         if run.current == "chromium":  # not a target; left out in Firefox to keep the run short
             kernel.run(f"setup_comm({COMM_TARGET!r})")
             comm = page.evaluate(page_script("comm.js"), js_options(counts, kernelId=kernel.id, target=COMM_TARGET))
@@ -738,12 +745,86 @@ def measure_parts(kernel: LiteKernel, counts: Counts, figures: dict[str, Figure]
         figures[key] = make_figure(key, label, ms_to_s(page["frameIo" if part == "frame_io" else part]))
 
 
+#: the pieces of one page -> Python k.call timed by ``kcall_parts.js`` (page) and
+#: ``profile_kcall_parts`` (kernel): key, label, True if timed with the fast operation count
+_KCALL_LABELS: dict[str, tuple[str, bool]] = {
+    "full": ("k.call parts: await k.call as a whole (same page script as the page's parts)", False),
+    "send": ("k.call parts: KernelBridge.invoke up to the port, postMessage a no-op (page)", True),
+    "settle": ("k.call parts: the answer frame's handling + promise chain to the await (page)", True),
+    "port": ("k.call parts: request frame on the kernel's port, answer awaited (no page bridge code)", False),
+    "port_min": (
+        "k.call parts: the same port round trip, the kernel answering from a minimal receiver (FFI in + post)",
+        False,
+    ),
+    "deliver": ("k.call parts: the worker helper's frame receiver from a JS loop (FFI in + serve)", False),
+    "serve": ("k.call parts: Page._on_frame: decode, route, exposed method, encode, post (Python)", False),
+    "serve_nopost": ("k.call parts: Page._on_frame with PyodideLink.post a no-op (Python)", False),
+    "decode": ("k.call parts: decode_envelope of the request (Python)", True),
+    "invoke": ("k.call parts: Registry.invoke: lookup, bench.echo, answer_result (Python)", True),
+    "post": ("k.call parts: PyodideLink.post of the answer: FFI + postMessage (Python)", False),
+}
+
+
+def measure_kcall_parts(kernel: LiteKernel, counts: Counts, figures: dict[str, Figure]) -> None:
+    """The pieces of one page -> Python ``k.call``: ``profile.kcall.*`` (page, then kernel)."""
+    per = counts.per_sample
+    page = kernel.page.evaluate(
+        page_script("kcall_parts.js"), js_options(counts, kernelId=kernel.id, fastFactor=PROFILE_FAST_FACTOR)
+    )
+    frame = page.pop("frame")
+    kernel.run("kcall_minimal_receiver(True)")
+    try:
+        minimal = kernel.page.evaluate(
+            page_script("kcall_parts.js"),
+            js_options(counts, kernelId=kernel.id, fastFactor=PROFILE_FAST_FACTOR, portOnly=True, frame=frame),
+        )
+    finally:
+        kernel.run("kcall_minimal_receiver(False)")
+    page["port_min"] = minimal["port"]
+    parts = kernel_samples(kernel, f"profile_kcall_parts({small_args(counts)}, {frame!r})")
+    ops = parts.pop("counts")  # the page's script uses the same counts (fastFactor)
+    if ops != {"fast": per * PROFILE_FAST_FACTOR, "slow": per}:
+        raise RuntimeError(f"profile_kcall_parts counted {ops}, the page script {per * PROFILE_FAST_FACTOR}/{per}")
+    samples = {**{key: ms_to_s(page[key]) for key in ("full", "send", "settle", "port", "port_min")}, **parts}
+    for part, (label, fast) in _KCALL_LABELS.items():
+        key = f"profile.kcall.{part}"
+        figures[key] = make_figure(key, label, samples[part], ops["fast"] if fast else ops["slow"])
+
+
+def measure_kcall_only(run: Run, kernel: LiteKernel, figures: dict[str, Figure]) -> None:
+    """``--only kcall``: ``raw.postmessage`` and ``kcall.isolated`` in alternating blocks, then the profile."""
+    counts = run.counts
+    share = max(1, counts.samples // counts.blocks)
+    samples: dict[str, list[float]] = {"raw.postmessage": [], "kcall.isolated": []}
+    for _ in range(counts.blocks):
+        raw = kernel.page.evaluate(page_script("raw_floor.js"), js_options(counts, samples=share, sabFloor=False))
+        samples["raw.postmessage"] += ms_to_s(raw["postMessage"])
+        kcall = kernel.page.evaluate(page_script("kcall.js"), js_options(counts, samples=share, kernelId=kernel.id))
+        samples["kcall.isolated"] += ms_to_s(kcall["samples"])
+    figures["raw.postmessage"] = make_figure(
+        "raw.postmessage",
+        "raw JS: page->worker->page postMessage round trip",
+        samples["raw.postmessage"],
+        counts.per_sample,
+    )
+    figures["kcall.isolated"] = make_figure(
+        "kcall.isolated", "page->Python k.call small JSON", samples["kcall.isolated"], counts.per_sample
+    )
+    measure_kcall_parts(kernel, counts, figures)
+    log(
+        f"k.call p50 {figures['kcall.isolated'].p50_s * 1e6:.0f} us, postMessage floor "
+        f"{figures['raw.postmessage'].p50_s * 1e6:.0f} us"
+    )
+
+
 def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float]) -> None:
     """Everything measured in a page without COOP/COEP (transport ``jspi``).
 
     In Firefox, whose clock reads in 1 ms steps in such a page, every small-message sample is
     ``COARSE_CLOCK_FACTOR`` times longer.
     """
+    if run.kcall_only:
+        return
     counts = run.counts
     if run.current == "firefox":
         counts = replace(counts, per_sample=counts.per_sample * COARSE_CLOCK_FACTOR)
@@ -834,6 +915,7 @@ def run_benchmark(  # noqa: PLR0915 - one flat sequence of measurements
     browsers: Sequence[str] = BROWSERS,
     only_start: bool = False,
     window_only: bool = False,
+    kcall_only: bool = False,
 ) -> dict[str, Any]:
     """Run the whole benchmark ``reps`` times in each browser; return every figure and verdict.
 
@@ -846,7 +928,8 @@ def run_benchmark(  # noqa: PLR0915 - one flat sequence of measurements
     ``only_start`` runs only the kernel-start figures (``start.*``: the repl app with and
     without litebridge, and ``embed()``); the other ratios and targets are then ``n/a``.
     With ``window_only``, only the ``window`` figures (and the ``call_sync`` they are compared
-    with) are measured.
+    with) are measured. With ``kcall_only``, only ``raw.postmessage``, ``kcall.isolated`` and
+    the ``profile.kcall.*`` pieces (isolated page).
 
     Raises
     ------
@@ -880,6 +963,7 @@ def run_benchmark(  # noqa: PLR0915 - one flat sequence of measurements
         try:
             run = Run(browser, counts, servers[0][0], servers[1][0], servers[2][0], websocket, embed=servers[3][0])
             run.window_only = window_only
+            run.kcall_only = kcall_only
             run.versions["chromium"] = browser.version
             if "firefox" in browsers:
                 run.firefox = ProxiedBrowser("firefox")
@@ -890,7 +974,7 @@ def run_benchmark(  # noqa: PLR0915 - one flat sequence of measurements
                     log(f"{name}: repetition {rep + 1} of {reps} (load average {os.getloadavg()[0]:.2f})")
                     figures: dict[str, Figure] = {}
                     import_times: list[float] = []
-                    if not window_only:
+                    if not (window_only or kcall_only):
                         measure_start(run, rep, figures)
                     if only_start:
                         rep_figures[name].append(figures)
@@ -974,6 +1058,13 @@ _BREAKDOWN_INTRO = (
 )
 
 
+_KCALL_BREAKDOWN_INTRO = (
+    "Each piece timed alone, p50, in the isolated page (see `bench/README.md`). The rows down to `full` are "
+    "the call's critical path and add up to it (`worker_min`, `python` and `rest` are differences of measured "
+    "figures); the rows below `full` are the worker's pieces timed in hot loops in the kernel."
+)
+
+
 def write_reports(results: dict[str, Any], out: Path) -> str:
     """Write ``latest.json`` and ``latest.md`` into ``out``; return the text report."""
     per_browser: dict[str, list[dict[str, Figure]]] = results.pop("_figures")
@@ -1023,6 +1114,10 @@ def write_reports(results: dict[str, Any], out: Path) -> str:
         title = f"{browser}: one call_sync (sab) accounted for"
         markdown += ["", f"## {title}", "", _BREAKDOWN_INTRO, "", render_markdown(table)]
         texts.append(f"{title}\n{render_text(table)}")
+        table = breakdown_table(figures, kcall_breakdown)
+        title = f"{browser}: one page -> Python k.call accounted for"
+        markdown += ["", f"## {title}", "", _KCALL_BREAKDOWN_INTRO, "", render_markdown(table)]
+        texts.append(f"{title}\n{render_text(table)}")
     if results["notes"]:
         markdown += ["", "## Notes", "", *(f"- {json.dumps(note)}" for note in results["notes"])]
     out.mkdir(parents=True, exist_ok=True)
@@ -1045,8 +1140,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["window"],
-        help="measure only these figures (window: the window figures and call_sync, issue 10)",
+        choices=["window", "kcall"],
+        help=(
+            "measure only these figures (window: the window figures and call_sync, issue 10; kcall: "
+            "k.call, the postMessage floor and the k.call profile)"
+        ),
     )
     parser.add_argument(
         "--browser",
@@ -1065,6 +1163,7 @@ def main(argv: list[str] | None = None) -> int:
         browsers,
         only_start=args.only_start,
         window_only=args.only == "window",
+        kcall_only=args.only == "kcall",
     )
     if args.only is not None and args.out == HERE / "results":
         args.out = HERE / "results" / args.only  # a partial run does not replace latest.*

@@ -11,8 +11,8 @@
 // work); workerSpinUs polls STATE before Atomics.wait (as the bridge's worker helper does, so the
 // runner passes the helper's WAIT_SPIN_MS); pageSpinUs polls before waitAsync (an experiment).
 // Returns per-call times in milliseconds, one per sample (the mean of perSample round trips), and
-// one per bulk transfer.
-async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0, bulkBytes = 0, bulkSamples = 0, postMessageFloor = true }) => {
+// one per bulk transfer. sabFloor false or postMessageFloor false leaves that floor out.
+async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0, bulkBytes = 0, bulkSamples = 0, postMessageFloor = true, sabFloor = true }) => {
   const workerMain = () => {
     // phases in STATE (int32 0): seq * 8 + 1 = request written, seq * 8 + 4 = answer written
     self.onmessage = (event) => {
@@ -150,7 +150,7 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
         worker.terminate();
       }
     };
-    if (self.crossOriginIsolated) {
+    if (sabFloor && self.crossOriginIsolated) {
       result.sab = await runSab('sync', 64 * 1024, { samples, perSample, warmup, message, gapUs, workerSpinUs });
       if (bulkBytes > 0) {
         result.bulk = await runSab('bulk', bulkBytes, { samples: bulkSamples });

@@ -64,6 +64,13 @@ EXPECTED_FIGURES = [
         for part in ("full", "full_nogc", "checks", "encode", "link", "helper", "decode", "clock")
     ),
     *(f"profile.page.{part}" for part in ("serve", "frame_io", "proxy")),
+    *(
+        f"profile.kcall.{part}"
+        for part in (
+            *("full", "send", "settle", "port", "port_min", "deliver"),
+            *("serve", "serve_nopost", "decode", "invoke", "post"),
+        )
+    ),
 ]
 #: what Firefox does not measure: the embed() starts, the comm and the window figures (kept short)
 NOT_IN_FIREFOX = {"start.embed", "start.embed.call", "start.embed.app", "start.embed.kernel", "comm.isolated"} | {
@@ -136,6 +143,7 @@ def test_firefox_produces_its_figures_and_the_cross_browser_verdicts(smoke_resul
         assert verdict in ("PASS", "MISS"), entry
     assert "Firefox" in smoke_results["_markdown"]
     assert "one call_sync (sab) accounted for" in smoke_results["_markdown"]
+    assert "Firefox: one page -> Python k.call accounted for" in smoke_results["_markdown"]
 
 
 def test_every_ratio_and_target_has_a_value(smoke_results: dict[str, Any]) -> None:
@@ -270,3 +278,40 @@ def test_call_sync_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
     _header, table_rows = report.breakdown_table([figures])
     full_row = next(row for row in table_rows if row[0] == "full")
     assert full_row[2:] == ["100.0", "100%"]
+
+
+def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
+    stats, report = bench_modules
+    us = {
+        "profile.kcall.full": 400.0,
+        "profile.kcall.send": 10.0,
+        "profile.kcall.settle": 5.0,
+        "profile.kcall.port": 350.0,
+        "profile.kcall.port_min": 200.0,
+        "profile.kcall.deliver": 80.0,
+        "profile.kcall.serve": 60.0,
+        "profile.kcall.serve_nopost": 40.0,
+        "profile.kcall.decode": 8.0,
+        "profile.kcall.invoke": 20.0,
+        "profile.kcall.post": 12.0,
+        "raw.postmessage": 150.0,
+    }
+    figures = {key: stats.make_figure(key, "", [value * 1e-6]) for key, value in us.items()}
+    rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
+    assert rows["worker_min"] == pytest.approx(50e-6)  # port_min - floor
+    assert rows["python"] == pytest.approx(150e-6)  # port - port_min
+    assert rows["rest"] == pytest.approx(35e-6)  # full - send - settle - port
+    path = [rows[key] for key, _ in report.KCALL_BREAKDOWN]
+    assert sum(path) == pytest.approx(rows["full"])  # the critical path adds up to the whole
+    assert rows["route"] == pytest.approx(12e-6)  # serve_nopost - decode - invoke
+    assert rows["post_paced"] == pytest.approx(8e-6)  # serve - serve_nopost - post
+    assert rows["ffi_in"] == pytest.approx(20e-6)  # deliver - serve
+    del figures["profile.kcall.port_min"]
+    rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
+    assert rows["worker_min"] is None  # shown as "-"
+    assert rows["python"] is None
+    assert rows["rest"] == pytest.approx(35e-6)
+    _header, table_rows = report.breakdown_table([figures], report.kcall_breakdown)
+    full_row = next(row for row in table_rows if row[0] == "full")
+    assert full_row[2:] == ["400.0", "100%"]
+    assert next(row for row in table_rows if row[0] == "python")[2:] == ["-", "-"]
