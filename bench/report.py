@@ -151,7 +151,7 @@ def evaluate(reps: Sequence[Mapping[str, Figure]]) -> dict[str, Any]:
     dict
         ``{"ratios": [...], "targets": [...]}``: each ratio with its value per repetition, and
         each target with its value and verdict per repetition and ``overall`` (PASS only if
-        every repetition passed).
+        every repetition passed; n/a when no repetition has the figure).
     """
     ratios = []
     targets = []
@@ -174,6 +174,8 @@ def _mb(figure: Figure | None) -> float | None:
 def _target(name: str, label: str, op: str, limit: float, values: list[float | None]) -> dict[str, Any]:
     verdicts = [verdict(op, value, limit) for value in values]
     overall = "PASS" if verdicts and all(v == "PASS" for v in verdicts) else "MISS"
+    if verdicts and all(v == "n/a" for v in verdicts):
+        overall = "n/a"  # not measured in this browser (embed and window figures: Chromium only)
     return {
         "name": name,
         "label": label,
