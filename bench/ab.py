@@ -35,14 +35,12 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from litebridge.serve import start_server  # noqa: E402
 
-from .runner import KERNEL_SOURCE, OFFLINE_ARGS, ms_to_s, page_script  # noqa: E402
+from .runner import KERNEL_SOURCE, OFFLINE_ARGS, Counts, kcall_part_samples, ms_to_s, page_script  # noqa: E402
 from .stats import percentile  # noqa: E402
 
 MIB = 1024 * 1024
 SMALL = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
 FIGURES = ("call_sync", "await_call", "kcall", "page_serve", "bulk", "echo", "parts", "kcall_parts")
-#: operations per sample of the fast profile parts, times ``per_sample`` (as in ``runner.py``)
-FAST_FACTOR = 20
 #: the request frame of ``call_sync("bench_echo", SMALL)`` as the kernel encodes it
 FRAME = (
     '{"v":1,"id":1,"kind":"litebridge.call","method":"bench_echo",'
@@ -56,26 +54,9 @@ def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> 
         parts = kernel.value(f"profile_call_sync_parts({samples}, {per_sample}, {per_sample})", timeout_s=300)
         return {f"parts.{key}": list(value) for key, value in parts.items() if key not in ("counts", "frame")}
     if figure == "kcall_parts":
-        options = {"kernelId": kernel.id, "samples": samples, "perSample": per_sample, "warmup": per_sample}
-        page = kernel.page.evaluate(
-            page_script("kcall_parts.js"), {**options, "message": SMALL, "fastFactor": FAST_FACTOR}
-        )
-        frame = page.pop("frame")
-        kernel.run("kcall_minimal_receiver(True)")
-        try:
-            minimal = kernel.page.evaluate(
-                page_script("kcall_parts.js"),
-                {**options, "message": SMALL, "fastFactor": FAST_FACTOR, "portOnly": True, "frame": frame},
-            )
-        finally:
-            kernel.run("kcall_minimal_receiver(False)")
-        page["port_min"] = minimal["port"]
-        kernel_parts = kernel.value(
-            f"profile_kcall_parts({samples}, {per_sample}, {per_sample}, {frame!r})", timeout_s=300
-        )
-        out = {f"kcall.{key}": ms_to_s(page[key]) for key in ("full", "send", "settle", "port", "port_min")}
-        out.update({f"kcall.{key}": list(value) for key, value in kernel_parts.items() if key != "counts"})
-        return out
+        counts = Counts(samples, per_sample, per_sample, bulk={}, ws_bulk_samples=0, start_runs=0, blocks=1)
+        parts, _ops = kcall_part_samples(kernel, counts)
+        return {f"kcall.{key}": values for key, values in parts.items()}
     return {figure: _measure_one(kernel, figure, samples, per_sample)}
 
 

@@ -235,6 +235,19 @@ BREAKDOWN: list[tuple[str, str]] = [
 ]
 
 
+def _p50(figures: Mapping[str, Figure], key: str) -> float | None:
+    """The p50 of figure ``key`` in seconds, or None when it was not measured."""
+    figure = figures.get(key)
+    return None if figure is None else figure.p50_s
+
+
+def _diff(first: float | None, *others: float | None) -> float | None:
+    """``first`` minus ``others``, or None when any of them is None (a missing figure)."""
+    if first is None or any(other is None for other in others):
+        return None
+    return first - sum(other for other in others if other is not None)
+
+
 def breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float | None]]:
     """One ``call_sync`` (sab) in pieces (seconds, p50 of each piece timed alone).
 
@@ -247,16 +260,14 @@ def breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float | Non
     """
 
     def p50(key: str) -> float | None:
-        figure = figures.get(key)
-        return None if figure is None else figure.p50_s
+        return _p50(figures, key)
 
     full, link, helper = p50("profile.parts.full"), p50("profile.parts.link"), p50("profile.parts.helper")
     serve, frame_io = p50("profile.page.serve"), p50("profile.page.frame_io")
     values: dict[str, float | None] = {key: p50(key) for key, _ in BREAKDOWN}
     values["profile.parts.worker_frame"] = frame_io  # the same copies, mirrored, in the worker
-    values["ffi"] = None if link is None or helper is None else link - helper
-    if None not in (helper, serve, frame_io):
-        values["signal"] = helper - serve - 2 * frame_io  # type: ignore[operator]
+    values["ffi"] = _diff(link, helper)
+    values["signal"] = _diff(helper, serve, frame_io, frame_io)
     known = [values[key] for key, _ in BREAKDOWN if key != "rest"]
     if full is not None and None not in known:
         values["rest"] = full - sum(v for v in known if v is not None)
@@ -305,14 +316,9 @@ def kcall_breakdown(figures: Mapping[str, Figure]) -> list[tuple[str, str, float
     """
 
     def p50(key: str) -> float | None:
-        figure = figures.get(key)
-        return None if figure is None else figure.p50_s
+        return _p50(figures, key)
 
-    def diff(first: float | None, *others: float | None) -> float | None:
-        if first is None or any(other is None for other in others):
-            return None
-        return first - sum(other for other in others if other is not None)
-
+    diff = _diff
     m = {
         key: p50(f"profile.kcall.{key}")
         for key in (
@@ -354,11 +360,12 @@ def breakdown_table(
     for index in range(len(reps)):
         header += [f"run {index + 1} us", f"run {index + 1} share"]
     per_rep = [pieces(figures) for figures in reps]
+    fulls = [{key: value for key, _, value in rep_rows}["full"] for rep_rows in per_rep]
     rows = []
     for i, (key, what, _) in enumerate(per_rep[0] if per_rep else []):
         row = [key, what]
-        for rep_rows in per_rep:
-            value, full = rep_rows[i][2], {k: v for k, _, v in rep_rows}["full"]
+        for rep_rows, full in zip(per_rep, fulls, strict=True):
+            value = rep_rows[i][2]
             row += ["-" if value is None else f"{value * 1e6:.1f}"]
             row += ["-" if value is None or not full else f"{value / full:.0%}"]
         rows.append(row)

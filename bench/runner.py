@@ -765,8 +765,12 @@ _KCALL_LABELS: dict[str, tuple[str, bool]] = {
 }
 
 
-def measure_kcall_parts(kernel: LiteKernel, counts: Counts, figures: dict[str, Figure]) -> None:
-    """The pieces of one page -> Python ``k.call``: ``profile.kcall.*`` (page, then kernel)."""
+def kcall_part_samples(kernel: LiteKernel, counts: Counts) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """The pieces of one page -> Python ``k.call`` (page, then kernel), in seconds per operation.
+
+    Returns the samples of every part of :data:`_KCALL_LABELS` and the operations per sample
+    (``{"fast": ..., "slow": ...}``). Also used by ``bench.ab`` (figure ``kcall_parts``).
+    """
     per = counts.per_sample
     page = kernel.page.evaluate(
         page_script("kcall_parts.js"), js_options(counts, kernelId=kernel.id, fastFactor=PROFILE_FAST_FACTOR)
@@ -782,10 +786,15 @@ def measure_kcall_parts(kernel: LiteKernel, counts: Counts, figures: dict[str, F
         kernel.run("kcall_minimal_receiver(False)")
     page["port_min"] = minimal["port"]
     parts = kernel_samples(kernel, f"profile_kcall_parts({small_args(counts)}, {frame!r})")
-    ops = parts.pop("counts")  # the page's script uses the same counts (fastFactor)
+    ops: dict[str, int] = parts.pop("counts")  # the page's script uses the same counts (fastFactor)
     if ops != {"fast": per * PROFILE_FAST_FACTOR, "slow": per}:
         raise RuntimeError(f"profile_kcall_parts counted {ops}, the page script {per * PROFILE_FAST_FACTOR}/{per}")
-    samples = {**{key: ms_to_s(page[key]) for key in ("full", "send", "settle", "port", "port_min")}, **parts}
+    return {**{key: ms_to_s(page[key]) for key in ("full", "send", "settle", "port", "port_min")}, **parts}, ops
+
+
+def measure_kcall_parts(kernel: LiteKernel, counts: Counts, figures: dict[str, Figure]) -> None:
+    """The pieces of one page -> Python ``k.call`` as figures ``profile.kcall.*``."""
+    samples, ops = kcall_part_samples(kernel, counts)
     for part, (label, fast) in _KCALL_LABELS.items():
         key = f"profile.kcall.{part}"
         figures[key] = make_figure(key, label, samples[part], ops["fast"] if fast else ops["slow"])

@@ -258,6 +258,16 @@ def test_cross_browser_distance_is_firefox_over_chromium(bench_modules: Any) -> 
     assert cross["await_call.isolated / await_floor.isolated"]["verdicts"] == ["n/a"]
 
 
+def _figures_us(stats: Any, us: dict[str, float]) -> dict[str, Any]:
+    """One-sample figures from p50s in microseconds."""
+    return {key: stats.make_figure(key, "", [value * 1e-6]) for key, value in us.items()}
+
+
+def _rows(pieces: Any, figures: dict[str, Any]) -> dict[str, Any]:
+    """``{key: seconds}`` of a breakdown (``report.breakdown`` or ``report.kcall_breakdown``)."""
+    return {key: value for key, _, value in pieces(figures)}
+
+
 def test_call_sync_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
     stats, report = bench_modules
     us = {
@@ -270,8 +280,8 @@ def test_call_sync_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
         "profile.page.serve": 6.0,
         "profile.page.frame_io": 2.0,
     }
-    figures = {key: stats.make_figure(key, "", [value * 1e-6]) for key, value in us.items()}
-    rows = {key: value for key, _, value in report.breakdown(figures)}
+    figures = _figures_us(stats, us)
+    rows = _rows(report.breakdown, figures)
     assert rows["ffi"] == pytest.approx(10e-6)
     assert rows["signal"] == pytest.approx(50e-6)  # helper - serve - 2 x frame copies
     assert rows["rest"] == pytest.approx(21e-6)  # full - checks - encode - link - decode
@@ -299,8 +309,8 @@ def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
         "profile.kcall.post": 12.0,
         "raw.postmessage": 150.0,
     }
-    figures = {key: stats.make_figure(key, "", [value * 1e-6]) for key, value in us.items()}
-    rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
+    figures = _figures_us(stats, us)
+    rows = _rows(report.kcall_breakdown, figures)
     assert rows["worker_min"] == pytest.approx(50e-6)  # port_min - floor
     assert rows["python"] == pytest.approx(150e-6)  # port - port_min
     assert rows["rest"] == pytest.approx(35e-6)  # full - send - settle - port
@@ -310,7 +320,7 @@ def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
     assert rows["post_paced"] == pytest.approx(8e-6)  # serve - serve_nopost - post
     assert rows["ffi_in"] == pytest.approx(20e-6)  # deliver - serve
     del figures["profile.kcall.port_min"]
-    rows = {key: value for key, _, value in report.kcall_breakdown(figures)}
+    rows = _rows(report.kcall_breakdown, figures)
     assert rows["worker_min"] is None  # shown as "-"
     assert rows["python"] is None
     assert rows["rest"] == pytest.approx(35e-6)
