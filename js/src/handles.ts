@@ -147,6 +147,11 @@ export type ApplyFn = (id: number, args: unknown[], name?: string) => Promise<un
  */
 const NOT_PYTHON_METHODS = new Set(['then', 'toJSON', 'toString', 'toLocaleString', 'valueOf', 'constructor', 'prototype']);
 
+/** Whether property `key` of a {@link pythonObject} is a Python method (see {@link NOT_PYTHON_METHODS}). */
+function isPythonMethodName(key: string | symbol): key is string {
+  return typeof key === 'string' && !NOT_PYTHON_METHODS.has(key) && !key.startsWith('_');
+}
+
 /** The target of a {@link pythonObject} proxy: gives it a type for `String()` and `typeNameOf`. */
 class PythonObject {
   constructor(private readonly pythonType: string) {}
@@ -170,7 +175,7 @@ function pythonObject(id: number, typeName: string, apply: ApplyFn): object {
   const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
   return new Proxy(new PythonObject(typeName), {
     get(target, key) {
-      if (typeof key !== 'string' || NOT_PYTHON_METHODS.has(key) || key.startsWith('_')) {
+      if (!isPythonMethodName(key)) {
         return Reflect.get(target, key) as unknown;
       }
       let method = methods.get(key);
@@ -181,7 +186,7 @@ function pythonObject(id: number, typeName: string, apply: ApplyFn): object {
       return method;
     },
     has(target, key) {
-      return typeof key === 'string' && !NOT_PYTHON_METHODS.has(key) && !key.startsWith('_') ? true : Reflect.has(target, key);
+      return isPythonMethodName(key) || Reflect.has(target, key);
     },
     set() {
       return false;

@@ -233,9 +233,13 @@ class AsyncJS:
         """Call the function at this path (a method keeps its object as ``this``)."""
         return self._send("call", args)
 
-    def __repr__(self) -> str:
+    def _label(self) -> str:
+        """Return the handle's type and the path, e.g. ``HTMLDivElement.children`` (for messages)."""
         path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in self._path)
-        return f"<AsyncJS {self._handle._lb_type}{path}>"
+        return f"{self._handle._lb_type}{path}"
+
+    def __repr__(self) -> str:
+        return f"<AsyncJS {self._label()}>"
 
 
 async def _done(value: Any) -> Any:
@@ -275,8 +279,7 @@ def _checked_op(ref: AsyncJS, what: str, op: str, check: Callable[[str, Any], An
     if not isinstance(ref, AsyncJS):
         raise TypeError(f"{what}() needs an awaitable form such as window.aio.document.body.children")
     future = ref._send(op, ())
-    name = repr(ref)[len("<AsyncJS ") : -1]
-    return asyncio.ensure_future(_checked(future, check, name), loop=future.get_loop())
+    return asyncio.ensure_future(_checked(future, check, ref._label()), loop=future.get_loop())
 
 
 def alen(ref: AsyncJS) -> asyncio.Future[int]:
