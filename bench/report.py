@@ -97,6 +97,9 @@ RATIOS: list[Ratio] = [
     Ratio("profile.await.no_timeout", "await_floor.isolated", "await page.call without its timeout timer vs the floor"),
     Ratio("profile.jspi.run_sync", "await_floor.plain", "jspi stack switch alone (run_sync) vs the await floor"),
     Ratio("call_sync.jspi", "await_call.plain", "call_sync (jspi) vs await page.call (no COOP/COEP)"),
+    Ratio("warmup.call_sync.sab", "call_sync.sab", "call_sync (sab) right after boot (warm-up blocks) vs counted"),
+    Ratio("warmup.call_sync.jspi", "call_sync.jspi", "call_sync (jspi) right after boot (warm-up blocks) vs counted"),
+    Ratio("warmup.kcall.isolated", "kcall.isolated", "k.call right after boot (warm-up blocks) vs counted"),
     Ratio("bulk.sab.one_way.16MiB", "raw.sab_bulk.16MiB", "16 MiB Python->page (sab) vs the raw JS two-copy floor"),
     Ratio("import_litebridge", "start.with", "import litebridge as a share of kernel start"),
     Ratio("window.title_read.sab", "window.call_sync.sab", "doc.title read (sab) vs call_sync (sab)", "<=", 1.2),
@@ -113,6 +116,87 @@ FLOORS: list[Floor] = [
     Floor("bulk.sab.one_way.16MiB", "16 MiB Python->page (sab) >= 1.5 GB/s", 1500.0),
     Floor("bulk.sab.round_trip.16MiB", "16 MiB echo Python->page->Python (sab) >= 1 GB/s", 1000.0),
 ]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The best value a target can reach on this machine, from floors of the same repetition.
+
+    For a ``<=`` ratio target: ``(sum of the times of `terms`) / over`` is a lower bound when
+    every term is a cost the bridge's operation cannot avoid. For a throughput target:
+    ``terms[0]``'s MB/s times ``share`` is an upper bound. When the bound itself misses the
+    target in a repetition, no change to the bridge can meet it there.
+
+    Attributes
+    ----------
+    target : str
+        The target's name (:attr:`Ratio.name` or :attr:`Floor.name`).
+    label : str
+        Why the bound holds.
+    terms : tuple of str
+        Figure keys: times added (ratio), or the one throughput figure.
+    over : str or None
+        The ratio's denominator figure; None for a throughput bound.
+    share : float
+        Throughput bound only: the share of ``terms[0]``'s MB/s reachable at best.
+    """
+
+    target: str
+    label: str
+    terms: tuple[str, ...]
+    over: str | None = None
+    share: float = 1.0
+
+    def value(self, figures: Mapping[str, Figure]) -> float | None:
+        """The bound in one repetition (a ratio, or MB/s), or None when a figure is missing."""
+        found = [figures.get(key) for key in self.terms]
+        if any(figure is None for figure in found):
+            return None
+        if self.over is None:
+            first = found[0]
+            mbs = None if first is None else first.mb_per_s
+            return None if mbs is None else mbs * self.share
+        den = figures.get(self.over)
+        if den is None:
+            return None
+        return sum(figure.p50_s for figure in found if figure is not None) / den.p50_s
+
+
+BOUNDS: list[Bound] = [
+    Bound(
+        "await_call.isolated / await_floor.isolated",
+        "one postMessage round trip (the call out, the answer back) plus one await of a settled "
+        "promise (Python resuming): raw.postmessage + await_floor.isolated, over the floor",
+        ("await_floor.isolated", "raw.postmessage"),
+        "await_floor.isolated",
+    ),
+    Bound(
+        "call_sync.jspi / await_floor.plain",
+        "one stack switch (run_sync of a settled promise) plus one postMessage round trip: "
+        "profile.jspi.run_sync + raw.postmessage (of the isolated page), over the floor",
+        ("profile.jspi.run_sync", "raw.postmessage"),
+        "await_floor.plain",
+    ),
+    Bound(
+        "kcall.isolated / raw.postmessage",
+        "the kernel's worker answering the same frame from a minimal Python receiver (FFI in + "
+        "post, no bridge code): profile.kcall.port_min, over the floor",
+        ("profile.kcall.port_min",),
+        "raw.postmessage",
+    ),
+    Bound(
+        "bulk.sab.one_way.16MiB MB/s",
+        "the raw JS two-copy transfer through the SAB, no Python: raw.sab_bulk.16MiB",
+        ("raw.sab_bulk.16MiB",),
+    ),
+    Bound(
+        "bulk.sab.round_trip.16MiB MB/s",
+        "an echo moves the payload twice, each at best as fast as the raw two-copy transfer: raw.sab_bulk.16MiB / 2",
+        ("raw.sab_bulk.16MiB",),
+        share=0.5,
+    ),
+]
+
 
 #: the targets compared across browsers: how far the bridge is from its floor in Firefox, over
 #: how far it is in Chromium (issue 11: at most 1.5); a ">=" ratio's distance is its inverse
@@ -164,7 +248,23 @@ def evaluate(reps: Sequence[Mapping[str, Figure]]) -> dict[str, Any]:
     for floor in FLOORS:
         mbs = [_mb(figures.get(floor.figure)) for figures in reps]
         targets.append(_target(floor.name, floor.label, ">=", floor.limit_mb_per_s, mbs))
+    for target in targets:
+        bound = next((b for b in BOUNDS if b.target == target["name"]), None)
+        if bound is not None:
+            target["bound"] = _bound_entry(bound, target, reps)
     return {"ratios": ratios, "targets": targets}
+
+
+def _bound_entry(bound: Bound, target: Mapping[str, Any], reps: Sequence[Mapping[str, Figure]]) -> dict[str, Any]:
+    """The bound of ``target`` per repetition; ``reachable`` is False when it misses in every one."""
+    values = [bound.value(figures) for figures in reps]
+    verdicts = [verdict(target["op"], value, target["limit"]) for value in values]
+    measured = [v for v in verdicts if v != "n/a"]
+    return {
+        "label": bound.label,
+        "values": values,
+        "reachable": None if not measured else any(v == "PASS" for v in measured),
+    }
 
 
 def _mb(figure: Figure | None) -> float | None:
@@ -403,6 +503,16 @@ def _fmt_target_value(value: float | None, throughput: bool) -> str:
     return f"{value:,.0f} MB/s" if throughput else _fmt_value(value)
 
 
+def _fmt_bound(bound: Mapping[str, Any] | None, throughput: bool) -> str:
+    """``"1.6x / 1.9x: out of reach"``: the bound per repetition, and whether it meets the target."""
+    if bound is None:
+        return ""
+    values = " / ".join(_fmt_target_value(v, throughput) for v in bound["values"])
+    if bound["reachable"] is None:
+        return values
+    return f"{values}: {'reachable' if bound['reachable'] else 'out of reach'}"
+
+
 def tables(
     reps: Sequence[Mapping[str, Figure]], evaluation: Mapping[str, Any]
 ) -> list[tuple[list[str], list[list[str]]]]:
@@ -426,7 +536,7 @@ def tables(
         spec = next(r for r in RATIOS if r.name == entry["name"])
         target = f"{spec.op} {spec.limit:g}" if spec.op is not None else ""
         ratio_rows.append([entry["name"], entry["label"], *[_fmt_value(v) for v in entry["values"]], target])
-    target_header = ["target", *[f"run {i + 1}" for i in range(len(reps))], "verdict"]
+    target_header = ["target", *[f"run {i + 1}" for i in range(len(reps))], "verdict", "best possible here"]
     target_rows = []
     for entry in evaluation["targets"]:
         throughput = entry["name"].endswith("MB/s")
@@ -434,7 +544,8 @@ def tables(
             f"{_fmt_target_value(v, throughput)} {verdict}"
             for v, verdict in zip(entry["values"], entry["verdicts"], strict=True)
         ]
-        target_rows.append([f"{entry['label']} ({entry['op']} {entry['limit']:g})", *cells, entry["overall"]])
+        label = f"{entry['label']} ({entry['op']} {entry['limit']:g})"
+        target_rows.append([label, *cells, entry["overall"], _fmt_bound(entry.get("bound"), throughput)])
     return [(header, rows), (ratio_header, ratio_rows), (target_header, target_rows)]
 
 

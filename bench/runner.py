@@ -33,7 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -135,6 +135,8 @@ class Counts:
         Kernel starts per variant (with / without litebridge) per repetition.
     blocks : int
         Alternating blocks the compared figures are measured in (see ``interleaved_blocks``).
+    warmup_blocks : int
+        Blocks measured first and left out of those figures (see ``collect_blocks``).
     """
 
     samples: int
@@ -144,6 +146,7 @@ class Counts:
     ws_bulk_samples: int
     start_runs: int
     blocks: int
+    warmup_blocks: int
 
 
 FULL = Counts(
@@ -154,6 +157,7 @@ FULL = Counts(
     ws_bulk_samples=8,
     start_runs=4,
     blocks=4,
+    warmup_blocks=2,
 )
 #: a smoke run; every sample still spans well over 1 ms, the precision of Firefox's clock in a
 #: page without COOP/COEP (a shorter sample can read 0 there)
@@ -165,6 +169,7 @@ TINY = Counts(
     ws_bulk_samples=1,
     start_runs=1,
     blocks=1,
+    warmup_blocks=1,
 )
 
 
@@ -555,13 +560,50 @@ def measure_bulk(
         )
 
 
-def interleaved_blocks(run: Run, kernel: LiteKernel) -> dict[str, list[float]]:
+Samples = dict[str, list[float]]
+
+
+def collect_blocks(measure_block: Callable[[], Samples], blocks: int, warmup_blocks: int) -> tuple[Samples, Samples]:
+    """Run ``warmup_blocks`` blocks, then ``blocks`` counted ones; return (counted, warm-up) samples.
+
+    Right after a kernel boots, its first thousands of calls run slower while the engines
+    compile the hot code (V8 tiers WebAssembly and JavaScript up as they run): in Chromium 156
+    ``call_sync`` (sab) took 306 us per call in the first block after boot and 108-180 us from
+    the fifth block on (bench/README.md, "Warm-up"). The
+    targets compare steady states, so those first blocks are measured alike for every figure
+    and kept apart: the runner reports some of them as ``warmup.*`` figures.
+
+    Parameters
+    ----------
+    measure_block : callable returning dict of str to list of float
+        Measures one block: samples (seconds) per figure key.
+    blocks : int
+        Counted blocks.
+    warmup_blocks : int
+        Blocks measured before them and not counted.
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        The counted samples and the warm-up samples, each per figure key in block order.
+    """
+    counted: Samples = {}
+    warm: Samples = {}
+    for index in range(warmup_blocks + blocks):
+        into = warm if index < warmup_blocks else counted
+        for key, values in measure_block().items():
+            into.setdefault(key, []).extend(values)
+    return counted, warm
+
+
+def interleaved_blocks(run: Run, kernel: LiteKernel) -> tuple[Samples, Samples]:
     """Samples of the figures the targets compare, measured in alternating blocks.
 
     Each target compares a bridge figure with its baseline; on a shared machine the load
     drifts within seconds, so the floors, the bridge figures and the WebSocket baseline take
-    turns: ``counts.blocks`` blocks, each with a share of every figure's samples. Returns the
-    samples (seconds) per figure key.
+    turns: ``counts.blocks`` blocks, each with a share of every figure's samples, after
+    ``counts.warmup_blocks`` blocks that are not counted (:func:`collect_blocks`). Returns the
+    counted and the warm-up samples (seconds) per figure key.
     """
     counts = run.counts
     page = kernel.page
@@ -570,39 +612,57 @@ def interleaved_blocks(run: Run, kernel: LiteKernel) -> dict[str, list[float]]:
     bulk_share = max(1, -(-counts.bulk["16MiB"][0] // blocks))
     ws_share = max(1, -(-counts.ws_bulk_samples // blocks))
     args = f"{share}, {counts.per_sample}, {counts.warmup}"
-    out: dict[str, list[float]] = {}
 
-    def add(key: str, values: list[float]) -> None:
-        out.setdefault(key, []).extend(values)
-
-    for _ in range(blocks):
+    def block() -> Samples:
+        out: Samples = {}
         raw = page.evaluate(
             page_script("raw_floor.js"),
             js_options(counts, samples=share, bulkBytes=16 * MIB, bulkSamples=bulk_share, workerSpinUs=RAW_SPIN_US),
         )
-        add("raw.sab_sync", ms_to_s(raw["sab"]))
-        add("raw.sab_bulk.16MiB", ms_to_s(raw["bulk"]))
-        add("raw.postmessage", ms_to_s(raw["postMessage"]))
+        out["raw.sab_sync"] = ms_to_s(raw["sab"])
+        out["raw.sab_bulk.16MiB"] = ms_to_s(raw["bulk"])
+        out["raw.postmessage"] = ms_to_s(raw["postMessage"])
         gap = page.evaluate(
             page_script("raw_floor.js"),
             js_options(counts, samples=share, gapUs=RAW_GAP_US, postMessageFloor=False, workerSpinUs=RAW_SPIN_US),
         )
-        add(f"raw.sab_sync.gap{RAW_GAP_US}us", [v - RAW_GAP_US / 1e6 for v in ms_to_s(gap["sab"])])
-        add("bulk.sab.one_way.16MiB", kernel_samples(kernel, f"bulk_sync({16 * MIB}, False, {bulk_share}, 1)"))
-        add("call_sync.sab", kernel_samples(kernel, f"call_sync_small({args})"))
-        add("await_floor.isolated", kernel_samples(kernel, f"await await_floor({args})"))
-        add("await_call.isolated", kernel_samples(kernel, f"await await_call_small({args})"))
-        add("profile.await.no_timeout", kernel_samples(kernel, f"await await_call_small({args}, timeout=None)"))
+        out[f"raw.sab_sync.gap{RAW_GAP_US}us"] = [v - RAW_GAP_US / 1e6 for v in ms_to_s(gap["sab"])]
+        out["bulk.sab.one_way.16MiB"] = kernel_samples(kernel, f"bulk_sync({16 * MIB}, False, {bulk_share}, 1)")
+        out["call_sync.sab"] = kernel_samples(kernel, f"call_sync_small({args})")
+        out["await_floor.isolated"] = kernel_samples(kernel, f"await await_floor({args})")
+        out["await_call.isolated"] = kernel_samples(kernel, f"await await_call_small({args})")
+        out["profile.await.no_timeout"] = kernel_samples(kernel, f"await await_call_small({args}, timeout=None)")
         kcall = page.evaluate(page_script("kcall.js"), js_options(counts, samples=share, kernelId=kernel.id))
-        add("kcall.isolated", ms_to_s(kcall["samples"]))
+        out["kcall.isolated"] = ms_to_s(kcall["samples"])
         ws = page.evaluate(
             page_script("websocket.js"),
             js_options(counts, samples=share, baseUrl=run.websocket.url, bulkBytes=16 * MIB, bulkSamples=ws_share),
         )
-        add("ws.small", ms_to_s(ws["small"]))
-        add("ws.bulk.one_way.16MiB", ms_to_s(ws["bulkOneWay"]))
-        add("ws.bulk.round_trip.16MiB", ms_to_s(ws["bulkRoundTrip"]))
-    return out
+        out["ws.small"] = ms_to_s(ws["small"])
+        out["ws.bulk.one_way.16MiB"] = ms_to_s(ws["bulkOneWay"])
+        out["ws.bulk.round_trip.16MiB"] = ms_to_s(ws["bulkRoundTrip"])
+        return out
+
+    return collect_blocks(block, blocks, counts.warmup_blocks)
+
+
+#: the warm-up figures reported (``warmup.<key>``): the bridge's small calls right after boot
+WARMUP_FIGURES = {
+    "call_sync.sab": "page.call_sync small JSON, transport sab",
+    "await_call.isolated": "await page.call small JSON",
+    "kcall.isolated": "page->Python k.call small JSON",
+    "call_sync.jspi": "page.call_sync small JSON, transport jspi",
+}
+
+
+def add_warmup_figures(warm: Samples, per_sample: int, figures: dict[str, Figure]) -> None:
+    """Report the warm-up blocks' samples of :data:`WARMUP_FIGURES` as ``warmup.*`` figures."""
+    for key, label in WARMUP_FIGURES.items():
+        if warm.get(key):
+            name = f"warmup.{key}"
+            figures[name] = make_figure(
+                name, f"{label}: the warm-up blocks right after boot (no target)", warm[key], per_sample
+            )
 
 
 def window_figures(run: Run, kernel: LiteKernel, transport: str, figures: dict[str, Figure]) -> None:
@@ -642,7 +702,8 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             return
         per = counts.per_sample
         gap_key = f"raw.sab_sync.gap{RAW_GAP_US}us"
-        samples = interleaved_blocks(run, kernel)
+        samples, warm = interleaved_blocks(run, kernel)
+        add_warmup_figures(warm, per, figures)
         bulk = (1, 16 * MIB)  # one 16 MiB operation per sample
         small = (per, None)
         for key, label, (per_sample, nbytes) in (
@@ -804,12 +865,14 @@ def measure_kcall_only(run: Run, kernel: LiteKernel, figures: dict[str, Figure])
     """``--only kcall``: ``raw.postmessage`` and ``kcall.isolated`` in alternating blocks, then the profile."""
     counts = run.counts
     share = max(1, counts.samples // counts.blocks)
-    samples: dict[str, list[float]] = {"raw.postmessage": [], "kcall.isolated": []}
-    for _ in range(counts.blocks):
+
+    def block() -> Samples:
         raw = kernel.page.evaluate(page_script("raw_floor.js"), js_options(counts, samples=share, sabFloor=False))
-        samples["raw.postmessage"] += ms_to_s(raw["postMessage"])
         kcall = kernel.page.evaluate(page_script("kcall.js"), js_options(counts, samples=share, kernelId=kernel.id))
-        samples["kcall.isolated"] += ms_to_s(kcall["samples"])
+        return {"raw.postmessage": ms_to_s(raw["postMessage"]), "kcall.isolated": ms_to_s(kcall["samples"])}
+
+    samples, warm = collect_blocks(block, counts.blocks, counts.warmup_blocks)
+    add_warmup_figures(warm, counts.per_sample, figures)
     figures["raw.postmessage"] = make_figure(
         "raw.postmessage",
         "raw JS: page->worker->page postMessage round trip",
@@ -847,33 +910,34 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
                 window_figures(run, kernel, "jspi", figures)
             kernel.shutdown()
             return
-        if transport == "jspi":
-            figures["call_sync.jspi"] = make_figure(
-                "call_sync.jspi",
-                "page.call_sync small JSON, transport jspi",
-                kernel_samples(kernel, f"call_sync_small({small_args(counts)})"),
-                per,
-            )
-        else:  # a browser without JSPI: call_sync raises SyncUnavailable without COOP/COEP
+        if transport != "jspi":  # a browser without JSPI: call_sync raises SyncUnavailable without COOP/COEP
             note = f"{run.current}: no call_sync without COOP/COEP (transport {transport}): jspi figures left out"
             if {"note": note} not in run.notes:
                 run.notes.append({"note": note})
-        figures["await_floor.plain"] = make_figure(
-            "await_floor.plain",
-            "Pyodide floor: await of a resolved JS promise (no COOP/COEP)",
-            kernel_samples(kernel, f"await await_floor({small_args(counts)})"),
-            per,
-        )
-        figures["await_call.plain"] = make_figure(
-            "await_call.plain",
-            "await page.call small JSON (no COOP/COEP)",
-            kernel_samples(kernel, f"await await_call_small({small_args(counts)})"),
-            per,
-        )
-        kcall = kernel.page.evaluate(page_script("kcall.js"), js_options(counts, kernelId=kernel.id))
-        figures["kcall.plain"] = make_figure(
-            "kcall.plain", "page->Python k.call small JSON (no COOP/COEP)", ms_to_s(kcall["samples"]), per
-        )
+        share = max(1, counts.samples // counts.blocks)
+        args = f"{share}, {per}, {counts.warmup}"
+
+        def block() -> Samples:
+            out: Samples = {}
+            if transport == "jspi":
+                out["call_sync.jspi"] = kernel_samples(kernel, f"call_sync_small({args})")
+            out["await_floor.plain"] = kernel_samples(kernel, f"await await_floor({args})")
+            out["await_call.plain"] = kernel_samples(kernel, f"await await_call_small({args})")
+            kcall = kernel.page.evaluate(page_script("kcall.js"), js_options(counts, samples=share, kernelId=kernel.id))
+            out["kcall.plain"] = ms_to_s(kcall["samples"])
+            return out
+
+        # the same alternating blocks as the isolated page's, for the jspi target's two figures
+        samples, warm = collect_blocks(block, counts.blocks, counts.warmup_blocks)
+        add_warmup_figures(warm, per, figures)
+        for key, label in (
+            ("call_sync.jspi", "page.call_sync small JSON, transport jspi"),
+            ("await_floor.plain", "Pyodide floor: await of a resolved JS promise (no COOP/COEP)"),
+            ("await_call.plain", "await page.call small JSON (no COOP/COEP)"),
+            ("kcall.plain", "page->Python k.call small JSON (no COOP/COEP)"),
+        ):
+            if key in samples:
+                figures[key] = make_figure(key, label, samples[key], per)
         if transport == "jspi":
             fast = max(per * PROFILE_FAST_FACTOR, JSPI_FAST_OPS)
             jspi_parts = kernel_samples(kernel, f"profile_jspi_parts({small_args(counts)}, {fast})")
@@ -1054,7 +1118,11 @@ _INTRO = (
     "(`performance.now` in JavaScript, `time.perf_counter` in the kernel); a sample is the mean of "
     "several operations back to back; p50/p95 are over the samples, n is their number. Bulk MB/s are "
     "given at the p50 and at the p95 time. Ratios are p50 / p50 within one run. Each browser has its "
-    "own floors, measured in that browser."
+    "own floors, measured in that browser. The compared figures are measured in alternating blocks after "
+    "warm-up blocks that are not counted (`warmup.*` figures: the first calls after a kernel boot). A "
+    'target\'s "best possible here" is the value it would have if the bridge cost nothing beyond floors '
+    'measured in the same run (listed under each targets table); "out of reach" means even that misses '
+    "the target in every run."
 )
 _TITLES = [
     "Figures (time per operation; MB/s for bulk: payload bytes / time, 1 MB = 10^6 bytes)",
@@ -1119,6 +1187,10 @@ def write_reports(results: dict[str, Any], out: Path) -> str:
         for title, part in zip(titles, ordered, strict=True):
             markdown += ["", f"## {browser}: {title}", "", render_markdown(part)]
             texts.append(f"{browser}: {title}\n{render_text(part)}")
+            if part is parts[2]:
+                bounds = [t for t in evaluation["targets"] if "bound" in t]
+                markdown += ["", "Best possible here, from floors of the same run:"]
+                markdown += [f"- {t['label']}: {t['bound']['label']}" for t in bounds]
         table = breakdown_table(figures)
         title = f"{browser}: one call_sync (sab) accounted for"
         markdown += ["", f"## {title}", "", _BREAKDOWN_INTRO, "", render_markdown(table)]

@@ -64,6 +64,7 @@ EXPECTED_FIGURES = [
         for part in ("full", "full_nogc", "checks", "encode", "link", "helper", "decode", "clock")
     ),
     *(f"profile.page.{part}" for part in ("serve", "frame_io", "proxy")),
+    *(f"warmup.{key}" for key in ("call_sync.sab", "await_call.isolated", "kcall.isolated", "call_sync.jspi")),
     *(
         f"profile.kcall.{part}"
         for part in (
@@ -328,3 +329,62 @@ def test_kcall_breakdown_adds_up_to_the_whole(bench_modules: Any) -> None:
     full_row = next(row for row in table_rows if row[0] == "full")
     assert full_row[2:] == ["400.0", "100%"]
     assert next(row for row in table_rows if row[0] == "python")[2:] == ["-", "-"]
+
+
+def test_warmup_blocks_run_first_and_stay_out_of_the_counted_samples(repo_root: Path) -> None:
+    if str(repo_root) not in sys.path:
+        sys.path.insert(0, str(repo_root))
+    from bench import runner
+
+    calls: list[int] = []
+
+    def block() -> dict[str, list[float]]:
+        calls.append(len(calls) + 1)
+        return {"f": [float(calls[-1])], "g": [10.0 * calls[-1]]}
+
+    counted, warm = runner.collect_blocks(block, blocks=3, warmup_blocks=2)
+    assert calls == [1, 2, 3, 4, 5]
+    assert warm == {"f": [1.0, 2.0], "g": [10.0, 20.0]}
+    assert counted == {"f": [3.0, 4.0, 5.0], "g": [30.0, 40.0, 50.0]}
+    assert runner.collect_blocks(block, blocks=1, warmup_blocks=0)[1] == {}
+    assert runner.FULL.warmup_blocks >= 1  # the full run measures its targets after a warm-up
+
+
+def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules: Any) -> None:
+    stats, report = bench_modules
+
+    def fig(key: str, seconds: float, nbytes: int | None = None) -> Any:
+        return stats.make_figure(key, "", [seconds], nbytes=nbytes)
+
+    mib16 = 16 * 1024 * 1024
+    rep = {
+        "await_floor.isolated": fig("await_floor.isolated", 200e-6),
+        "raw.postmessage": fig("raw.postmessage", 150e-6),
+        "await_call.isolated": fig("await_call.isolated", 500e-6),
+        "raw.sab_bulk.16MiB": fig("raw.sab_bulk.16MiB", mib16 / 800e6, mib16),  # 800 MB/s
+        "bulk.sab.one_way.16MiB": fig("bulk.sab.one_way.16MiB", mib16 / 600e6, mib16),
+        "bulk.sab.round_trip.16MiB": fig("bulk.sab.round_trip.16MiB", mib16 / 300e6, mib16),
+        "kcall.isolated": fig("kcall.isolated", 400e-6),
+        "profile.kcall.port_min": fig("profile.kcall.port_min", 250e-6),
+    }
+    targets = {t["name"]: t for t in report.evaluate([rep])["targets"]}
+    await_bound = targets["await_call.isolated / await_floor.isolated"]["bound"]
+    assert await_bound["values"] == [pytest.approx(1.75)]  # (200 + 150) / 200 > 1.5
+    assert await_bound["reachable"] is False
+    kcall_bound = targets["kcall.isolated / raw.postmessage"]["bound"]
+    assert kcall_bound["values"] == [pytest.approx(250 / 150)]  # under 2: the bridge could meet it
+    assert kcall_bound["reachable"] is True
+    one_way = targets["bulk.sab.one_way.16MiB MB/s"]["bound"]
+    echo = targets["bulk.sab.round_trip.16MiB MB/s"]["bound"]
+    assert one_way["values"] == [pytest.approx(800.0)]
+    assert one_way["reachable"] is False
+    assert echo["values"] == [pytest.approx(400.0)]
+    assert echo["reachable"] is False
+    jspi = targets["call_sync.jspi / await_floor.plain"]["bound"]
+    assert jspi["values"] == [None]
+    assert jspi["reachable"] is None
+    assert "bound" not in targets["call_sync.sab / raw.sab_sync"]
+    header, rows = report.tables([rep], report.evaluate([rep]))[2]
+    assert header[-1] == "best possible here"
+    row = next(r for r in rows if r[0].startswith("await page.call vs"))
+    assert row[-1] == "1.75x: out of reach"
