@@ -3,7 +3,7 @@
 The Pyodide kernel publishes everything written to ``sys.stdout``/``sys.stderr`` with the
 parent header of the execute that is running or ran last, so text printed by an exposed method
 that the page called would be shown as output of whatever cell happens to be running (or of
-none). While litebridge serves a page call, :func:`page_call` marks the call's context (a
+none). While litebridge serves a page call, :func:`mark_page_call` marks the call's context (a
 :class:`contextvars.ContextVar`, so a cell awaiting concurrently is not affected, and an async
 method's task inherits the mark); :func:`install` wraps ``sys.stdout`` and ``sys.stderr`` so
 that text written in a marked context goes to a *sink* instead: in the browser,
@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from typing import Any, TextIO
 
-__all__ = ["CallOutputStream", "console_sink", "install", "page_call"]
+__all__ = ["CallOutputStream", "console_sink", "install", "mark_page_call", "unmark_page_call"]
 
 #: the method of the page call being served in this context, or None
 _CURRENT_CALL: ContextVar[str | None] = ContextVar("litebridge_page_call", default=None)
@@ -31,14 +30,19 @@ _CURRENT_CALL: ContextVar[str | None] = ContextVar("litebridge_page_call", defau
 Sink = Callable[[str, str, str], None]
 
 
-@contextmanager
-def page_call(method: object) -> Iterator[None]:
-    """Mark the current context (and tasks created in it) as serving page call ``method``."""
-    token = _CURRENT_CALL.set(str(method))
-    try:
-        yield
-    finally:
-        _CURRENT_CALL.reset(token)
+def mark_page_call(method: object) -> Token[str | None]:
+    """Mark the current context (and tasks created in it) as serving page call ``method``.
+
+    Returns the token that :func:`unmark_page_call` takes. A plain set/reset pair rather than
+    a context manager: it is on the path of every page -> Python call, and a generator-based
+    context manager costs about four times as much (4.0 vs 0.9 us per call in CPython 3.11).
+    """
+    return _CURRENT_CALL.set(str(method))
+
+
+def unmark_page_call(token: Token[str | None]) -> None:
+    """Undo :func:`mark_page_call`."""
+    _CURRENT_CALL.reset(token)
 
 
 class CallOutputStream:

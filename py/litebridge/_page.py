@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from ._call_output import console_sink, page_call
+from ._call_output import console_sink, mark_page_call, unmark_page_call
 from ._call_output import install as install_call_output
 from ._handles import HandleTable
 from ._streams import StreamTable, is_stream_source
@@ -908,9 +908,9 @@ class Page:
         # Output of a callback served while Python is blocked in a sync call (re-entrant)
         # belongs to the running cell; otherwise it goes to the console (_call_output.py).
         reentrant = apply and self._sync_depth > 0
-        mark = contextlib.nullcontext() if reentrant else page_call(message.get("method", "callback"))
-        # the mark is copied into the task of an async method, created inside the block
-        with mark:
+        token = None if reentrant else mark_page_call(message.get("method", "callback"))
+        # the mark is copied into the task of an async method, created while it is set
+        try:
             if apply:
                 answer = self._apply(call_id, message)
             else:
@@ -920,6 +920,9 @@ class Page:
                 return
             assert self._link is not None  # a frame arrived, so the link exists
             task = asyncio.ensure_future(answer, loop=self._link.loop)
+        finally:
+            if token is not None:
+                unmark_page_call(token)
         self._serving[call_id] = task
         task.add_done_callback(lambda done: self._task_done(call_id, done))
 

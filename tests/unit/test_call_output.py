@@ -5,11 +5,24 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from litebridge import _call_output
-from litebridge._call_output import CallOutputStream, page_call
+from litebridge._call_output import CallOutputStream, mark_page_call, unmark_page_call
+
+
+@contextmanager
+def page_call(method: str) -> Iterator[None]:
+    """Serve-like marking: what ``Page._serve`` does around an exposed method."""
+    token = mark_page_call(method)
+    try:
+        yield
+    finally:
+        unmark_page_call(token)
+
 
 Captured = tuple[io.StringIO, list[tuple[str, str, str]], CallOutputStream]
 
