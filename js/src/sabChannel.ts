@@ -6,7 +6,7 @@
 import type { Frame } from './frame';
 import { FrameReader, FrameWriter } from './frame';
 import { CHUNK_WAIT_MS, HEADER_BYTES, PHASE_SPAN, Phase, SEQ_WRAP, Slot } from './protocol';
-import { nativeWaitAsync } from './waitAsyncFix';
+import { laterTask, nativeWaitAsync } from './waitAsyncFix';
 
 /** What the bridge does with a request: the method name (for messages) and how to answer. */
 export interface ServedRequest {
@@ -115,7 +115,6 @@ export class SabChannel {
   private readonly keepAwakeMs: number;
   private awakeUntil = 0;
   private awakeRunning = false;
-  private awakeChannel: MessageChannel | null = null;
 
   /**
    * @param sab - The buffer from the hello (`HEADER_BYTES` of header, then the payload).
@@ -392,29 +391,26 @@ export class SabChannel {
     }
   }
 
-  /** Keep the page's event loop awake for `keepAwakeMs` from now (see {@link KEEP_AWAKE_MS}). */
+  /**
+   * Keep the page's event loop awake for `keepAwakeMs` from now (see {@link KEEP_AWAKE_MS}): one
+   * {@link laterTask} after another (`MessageChannel` tasks, never clamped timers) until then.
+   */
   private keepAwake(): void {
-    if (this.keepAwakeMs <= 0 || typeof MessageChannel !== 'function') {
+    if (this.keepAwakeMs <= 0) {
       return;
     }
     this.awakeUntil = performance.now() + this.keepAwakeMs;
     if (this.awakeRunning) {
       return;
     }
-    let channel = this.awakeChannel;
-    if (channel === null) {
-      const made = new MessageChannel();
-      made.port1.onmessage = () => {
-        if (!this.stopped && performance.now() < this.awakeUntil) {
-          made.port2.postMessage(null);
-        } else {
-          this.awakeRunning = false;
-        }
-      };
-      (made.port1 as { unref?: () => void }).unref?.(); // node: never keeps the process alive
-      channel = this.awakeChannel = made;
-    }
     this.awakeRunning = true;
-    channel.port2.postMessage(null);
+    const turn = (): void => {
+      if (!this.stopped && performance.now() < this.awakeUntil) {
+        laterTask(turn);
+      } else {
+        this.awakeRunning = false;
+      }
+    };
+    laterTask(turn);
   }
 }
