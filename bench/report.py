@@ -149,17 +149,14 @@ class Bound:
 
     def value(self, figures: Mapping[str, Figure]) -> float | None:
         """The bound in one repetition (a ratio, or MB/s), or None when a figure is missing."""
-        found = [figures.get(key) for key in self.terms]
-        if any(figure is None for figure in found):
-            return None
         if self.over is None:
-            first = found[0]
-            mbs = None if first is None else first.mb_per_s
+            mbs = _mb(figures.get(self.terms[0]))
             return None if mbs is None else mbs * self.share
-        den = figures.get(self.over)
-        if den is None:
+        times = [_p50(figures, key) for key in self.terms]
+        over = _p50(figures, self.over)
+        if over is None or None in times:
             return None
-        return sum(figure.p50_s for figure in found if figure is not None) / den.p50_s
+        return sum(t for t in times if t is not None) / over
 
 
 BOUNDS: list[Bound] = [
