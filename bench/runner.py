@@ -647,22 +647,19 @@ def interleaved_blocks(run: Run, kernel: LiteKernel) -> tuple[Samples, Samples]:
 
 
 #: the warm-up figures reported (``warmup.<key>``): the bridge's small calls right after boot
-WARMUP_FIGURES = {
-    "call_sync.sab": "page.call_sync small JSON, transport sab",
-    "await_call.isolated": "await page.call small JSON",
-    "kcall.isolated": "page->Python k.call small JSON",
-    "call_sync.jspi": "page.call_sync small JSON, transport jspi",
-}
+WARMUP_KEYS = ("call_sync.sab", "await_call.isolated", "kcall.isolated", "call_sync.jspi")
 
 
 def add_warmup_figures(warm: Samples, per_sample: int, figures: dict[str, Figure]) -> None:
-    """Report the warm-up blocks' samples of :data:`WARMUP_FIGURES` as ``warmup.*`` figures."""
-    for key, label in WARMUP_FIGURES.items():
-        if warm.get(key):
+    """Report the warm-up samples of :data:`WARMUP_KEYS` as ``warmup.*`` figures.
+
+    Call it after the counted figures are made: each takes its counted figure's label.
+    """
+    for key in WARMUP_KEYS:
+        if warm.get(key) and key in figures:
             name = f"warmup.{key}"
-            figures[name] = make_figure(
-                name, f"{label}: the warm-up blocks right after boot (no target)", warm[key], per_sample
-            )
+            label = f"{figures[key].label}: the warm-up blocks right after boot (no target)"
+            figures[name] = make_figure(name, label, warm[key], per_sample)
 
 
 def window_figures(run: Run, kernel: LiteKernel, transport: str, figures: dict[str, Figure]) -> None:
@@ -703,7 +700,6 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
         per = counts.per_sample
         gap_key = f"raw.sab_sync.gap{RAW_GAP_US}us"
         samples, warm = interleaved_blocks(run, kernel)
-        add_warmup_figures(warm, per, figures)
         bulk = (1, 16 * MIB)  # one 16 MiB operation per sample
         small = (per, None)
         for key, label, (per_sample, nbytes) in (
@@ -726,6 +722,7 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             ("ws.bulk.round_trip.16MiB", "WebSocket 16MiB page->aiohttp->page (echoed)", bulk),
         ):
             figures[key] = make_figure(key, label, samples[key], per_sample, nbytes)
+        add_warmup_figures(warm, per, figures)
         log(
             f"interleaved figures done: call_sync (sab) p50 {figures['call_sync.sab'].p50_s * 1e6:.0f} us, "
             f"await page.call p50 {figures['await_call.isolated'].p50_s * 1e6:.0f} us"
@@ -872,7 +869,6 @@ def measure_kcall_only(run: Run, kernel: LiteKernel, figures: dict[str, Figure])
         return {"raw.postmessage": ms_to_s(raw["postMessage"]), "kcall.isolated": ms_to_s(kcall["samples"])}
 
     samples, warm = collect_blocks(block, counts.blocks, counts.warmup_blocks)
-    add_warmup_figures(warm, counts.per_sample, figures)
     figures["raw.postmessage"] = make_figure(
         "raw.postmessage",
         "raw JS: page->worker->page postMessage round trip",
@@ -882,6 +878,7 @@ def measure_kcall_only(run: Run, kernel: LiteKernel, figures: dict[str, Figure])
     figures["kcall.isolated"] = make_figure(
         "kcall.isolated", "page->Python k.call small JSON", samples["kcall.isolated"], counts.per_sample
     )
+    add_warmup_figures(warm, counts.per_sample, figures)
     measure_kcall_parts(kernel, counts, figures)
     log(
         f"k.call p50 {figures['kcall.isolated'].p50_s * 1e6:.0f} us, postMessage floor "
@@ -929,7 +926,6 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
 
         # the same alternating blocks as the isolated page's, for the jspi target's two figures
         samples, warm = collect_blocks(block, counts.blocks, counts.warmup_blocks)
-        add_warmup_figures(warm, per, figures)
         for key, label in (
             ("call_sync.jspi", "page.call_sync small JSON, transport jspi"),
             ("await_floor.plain", "Pyodide floor: await of a resolved JS promise (no COOP/COEP)"),
@@ -938,6 +934,7 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
         ):
             if key in samples:
                 figures[key] = make_figure(key, label, samples[key], per)
+        add_warmup_figures(warm, per, figures)
         if transport == "jspi":
             fast = max(per * PROFILE_FAST_FACTOR, JSPI_FAST_OPS)
             jspi_parts = kernel_samples(kernel, f"profile_jspi_parts({small_args(counts)}, {fast})")
