@@ -619,12 +619,20 @@ export class KernelBridge {
     call.abort(new DOMException(`litebridge: call "${call.method}" cancelled: ${why}`, 'AbortError'));
   }
 
-  private post(frame: Frame): void {
+  /**
+   * Post one frame on the port (nothing once detached).
+   *
+   * @param frame - The frame.
+   * @param answers - The id of the `sync: true` request this frame answers, sent along as the
+   *   port frame's `answers` (protocol section 3); undefined for every other frame.
+   */
+  private post(frame: Frame, answers?: number): void {
     if (this.port === null) {
       return;
     }
     const buffers = transferable(frame.buffers);
-    this.port.postMessage({ json: frame.json, buffers } satisfies PortFrame, buffers);
+    const message: PortFrame = answers === undefined ? { json: frame.json, buffers } : { json: frame.json, buffers, answers };
+    this.port.postMessage(message, buffers);
   }
 
   private onPortMessage(data: unknown): void {
@@ -649,14 +657,15 @@ export class KernelBridge {
       case Kind.call:
       case Kind.op:
       case Kind.register: {
+        const sync = envelope.sync === true;
         const finish = (answer: Frame | null): void => {
           if (id !== 0 && answer !== null) {
-            this.post(answer);
+            this.post(answer, sync ? id : undefined);
           }
         };
         // A sync (jspi) call: page -> Python calls its handler makes before returning (a
         // Python listener of el.click()) are answered before it (protocol section 8).
-        const scope = envelope.sync === true ? { nested: [] as Promise<unknown>[] } : null;
+        const scope = sync ? { nested: [] as Promise<unknown>[] } : null;
         const outer = this.syncScope;
         this.syncScope = scope;
         let answer: Frame | Promise<Frame | null>;

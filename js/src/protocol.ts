@@ -254,6 +254,12 @@ export interface PortFrame {
   json: string;
   /** The binary buffers, every one in the transfer list. */
   buffers: ArrayBuffer[];
+  /**
+   * Page -> worker only, optional: on the answer (`result` or `error`) to a request sent with
+   * `sync: true`, the request's id (protocol section 3). A kernel blocked with JSPI is resumed
+   * from JavaScript when it arrives, without entering Python first.
+   */
+  answers?: number;
 }
 
 /** SAB layout (protocol section 7): bytes of the Int32 header before the payload. */

@@ -327,6 +327,81 @@ describe('KernelBridge over the port (async transport)', () => {
   });
 });
 
+describe('the answer to a sync (jspi) call wakes the worker helper in JavaScript (protocol section 3)', () => {
+  let globals: HandlerRegistry;
+  let bridge: KernelBridge;
+  let python: FakePython;
+
+  beforeEach(async () => {
+    ({ globals, bridge, python } = connected());
+    await python.received(1); // the ready
+    python.frames.length = 0;
+    globals.register({
+      echo: (...args: unknown[]) => args,
+      bytes: () => new Uint8Array([1, 2, 3]),
+      fail: () => {
+        throw new TypeError('no');
+      }
+    });
+  });
+
+  afterEach(() => {
+    bridge.close();
+  });
+
+  const sync = (id: number, method: string): string =>
+    JSON.stringify({ v: 1, id, kind: 'litebridge.call', method, args: ['a', 1], sync: true });
+
+  it('resolves awaitAnswer with the answer frame and does not pass it to onFrame', { timeout: 5000 }, async () => {
+    const answer = python.helper.awaitAnswer(41);
+    python.helper.post(sync(41, 'echo'), null);
+    const frame = await answer;
+    assert.equal(typeof frame, 'string');
+    const envelope = JSON.parse(frame as string) as Envelope;
+    assert.deepEqual([envelope.id, envelope.kind, envelope.value], [41, 'litebridge.result', ['a', 1]]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(python.frames, []);
+  });
+
+  it('resolves with [json, ...buffers] for an answer with buffers, and for an error answer', { timeout: 5000 }, async () => {
+    const withBytes = python.helper.awaitAnswer(42);
+    python.helper.post(sync(42, 'bytes'), null);
+    const parts = (await withBytes) as unknown[];
+    assert.ok(Array.isArray(parts));
+    assert.deepEqual(JSON.parse(parts[0] as string), { v: 1, id: 42, kind: 'litebridge.result', value: { $bytes: 0 } });
+    assert.deepEqual([...(parts[1] as Uint8Array)], [1, 2, 3]);
+    const failed = python.helper.awaitAnswer(43);
+    python.helper.post(sync(43, 'fail'), null);
+    const error = JSON.parse((await failed) as string) as Envelope;
+    assert.equal(error.kind, 'litebridge.error');
+    assert.equal((error.error as Envelope).message, 'no');
+  });
+
+  it('marks only answers to sync requests: an async call is answered to onFrame', { timeout: 5000 }, async () => {
+    const pending = python.helper.awaitAnswer(1);
+    const answer = await python.request({ kind: 'litebridge.call', method: 'echo', args: ['b'] });
+    assert.deepEqual(answer.envelope.value, ['b']);
+    python.helper.wake(1);
+    assert.equal(await pending, undefined);
+  });
+
+  it('passes the answer to onFrame when nothing awaits it (the sync call ended first)', { timeout: 5000 }, async () => {
+    python.helper.wake(44); // nothing waits: no effect
+    python.helper.post(sync(44, 'echo'), null);
+    await python.received(1);
+    assert.deepEqual([python.frames[0].envelope.id, python.frames[0].envelope.value], [44, ['a', 1]]);
+  });
+
+  it('wake gives the wait up with undefined; a later answer goes to onFrame', { timeout: 5000 }, async () => {
+    const answer = python.helper.awaitAnswer(45);
+    python.helper.wake(45);
+    assert.equal(await answer, undefined);
+    python.helper.post(sync(45, 'echo'), null);
+    await python.received(1);
+    assert.equal(python.frames[0].envelope.id, 45);
+  });
+});
+
 describe('KernelBridge: cancellation, handler context, refusals', () => {
   let globals: HandlerRegistry;
   let bridge: KernelBridge;

@@ -107,8 +107,8 @@ class Link(Protocol):
         """One synchronous SAB round trip (section 7); raises :class:`CallTimeout`."""
         ...
 
-    def block(self, awaitable: Awaitable[T]) -> T:
-        """Block until ``awaitable`` is done (JSPI ``run_sync``) and return its result."""
+    def block_call(self, call_id: int, future: asyncio.Future[T]) -> T:
+        """Block until call ``call_id``'s ``future`` is done (JSPI) and return its result."""
         ...
 
 
@@ -488,7 +488,7 @@ class Page:
         timeout_s = _check_timeout(timeout)
         if mode == "sab":
             return self._sab_round_trip(link, call_id, text, buffers, timeout_s, label)
-        return self._block(link, self._send(link, call_id, text, buffers, timeout_s, label))
+        return self._block(link, call_id, self._send(link, call_id, text, buffers, timeout_s, label))
 
     def register(self, source: str, *, timeout: float | None = DEFAULT_TIMEOUT_S) -> Any:
         """Register page handlers from JavaScript source: the methods of an object expression.
@@ -531,7 +531,7 @@ class Page:
             return self._sab_round_trip(link, call_id, text, buffers, timeout_s, "register()")
         future = self._send(link, call_id, text, buffers, timeout_s, "register()")
         if mode == "jspi":
-            return self._block(link, future)
+            return self._block(link, call_id, future)
         return future
 
     # --- page -> Python ------------------------------------------------------------------------
@@ -612,7 +612,7 @@ class Page:
             return self._send(link, call_id, text, buffers, timeout_s, label)
         if mode == "sab":
             return self._sab_round_trip(link, call_id, text, buffers, timeout_s, label)
-        return self._block(link, self._send(link, call_id, text, buffers, timeout_s, label))
+        return self._block(link, call_id, self._send(link, call_id, text, buffers, timeout_s, label))
 
     def _import(self, key: str, value: Any) -> Any:
         """Decode a reference tag: ``$handle`` -> JSHandle, ``$py`` -> the Python object."""
@@ -711,11 +711,11 @@ class Page:
             self._arm(loop, deadline)
         return future
 
-    def _block(self, link: Link, future: asyncio.Future[T]) -> T:
-        """Block on a call's future with JSPI; an interrupt while blocked cancels the call."""
+    def _block(self, link: Link, call_id: int, future: asyncio.Future[T]) -> T:
+        """Block on call ``call_id``'s future with JSPI; an interrupt while blocked cancels the call."""
         self._sync_depth += 1
         try:
-            return link.block(future)
+            return link.block_call(call_id, future)
         except BaseException:
             if not future.done():
                 future.cancel()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import platform
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -89,6 +89,8 @@ class PyodideLink:
         self._post = helper.post
         self._call_sync = helper.callSync
         self._wait_page_ready = helper.waitPageReady
+        self._await_answer = helper.awaitAnswer
+        self._wake = helper.wake
         self._helper = helper
         try:
             self._loop = asyncio.get_running_loop()
@@ -161,29 +163,60 @@ class PyodideLink:
         parts = list(answer)
         return str(parts[0]), [part.to_bytes() for part in parts[1:]]
 
-    def block(self, awaitable: Awaitable[T]) -> T:
-        """Block on ``awaitable`` with JSPI (``pyodide.ffi.run_sync``).
+    def block_call(self, call_id: int, future: asyncio.Future[T]) -> T:
+        """Block with JSPI until the page answers call ``call_id`` or ``future`` ends otherwise.
 
-        The awaitable's exception is not let through ``run_sync``: an exception that crosses
-        the JSPI suspension ends the whole cell and cannot be caught by the caller's
-        ``try``/``except`` (seen with Pyodide 314.0.6 in Chromium 156). It is returned as a
-        value instead and raised again here, on the caller's stack.
+        Python blocks in ``pyodide.ffi.run_sync`` on the helper's promise of the answer
+        (``awaitAnswer``): the page marks the answer to a ``sync`` request on the port
+        (``answers``, protocol section 3) and the helper resolves the promise with that frame in
+        JavaScript. No Python runs between the answer's arrival and the caller's resumption: the
+        frame is handled here, after ``run_sync`` returns, which settles ``future`` through the
+        page's pending table. Whatever else ends the call (its timeout, a refusal) settles
+        ``future`` first: its done callback gives the wait up (``wake``) and the outcome is read
+        from ``future``.
 
-        The outcome is kept in a Python list rather than returned through ``run_sync``: a value
-        returned through it crosses to JavaScript as a proxy that keeps the Python object (for
-        example a ``JSHandle``) alive until the JavaScript garbage collector frees the proxy.
+        ``run_sync`` only ever sees a promise that resolves: an exception that crosses the JSPI
+        suspension ends the whole cell and cannot be caught by the caller's ``try``/``except``
+        (seen with Pyodide 314.0.6 in Chromium 156).
+
+        Parameters
+        ----------
+        call_id : int
+            The id of the ``sync: true`` request already posted on the port.
+        future : asyncio.Future
+            The call's future in the page's pending table.
+
+        Returns
+        -------
+        object
+            ``future``'s result.
+
+        Raises
+        ------
+        BaseException
+            ``future``'s exception (for example ``CallTimeout``, ``PageError``).
         """
-        box: list[tuple[bool, Any]] = []
-        run_sync(_settle(awaitable, box))
-        ok, value = box.pop()
-        if ok:
-            return value  # type: ignore[no-any-return]
-        raise value
+        wake = self._wake
 
+        def give_up(_future: asyncio.Future[T]) -> None:
+            wake(call_id)
 
-async def _settle(awaitable: Awaitable[T], box: list[tuple[bool, Any]]) -> None:
-    """Await ``awaitable``; append ``(True, result)`` or ``(False, exception)`` to ``box``."""
-    try:
-        box.append((True, await awaitable))
-    except BaseException as exc:  # noqa: BLE001 - re-raised by PyodideLink.block on the caller's stack
-        box.append((False, exc))
+        while not future.done():
+            # The callback is attached only while blocked: a future settled below by the answer
+            # frame then schedules no callback on the loop.
+            future.add_done_callback(give_up)
+            try:
+                frame = run_sync(self._await_answer(call_id))
+            except BaseException:
+                wake(call_id)  # an interrupt while blocked: nothing waits for the answer any more
+                raise
+            finally:
+                future.remove_done_callback(give_up)
+            if frame is None:
+                continue  # woken: the future is done
+            if isinstance(frame, str):
+                self._on_frame(frame, None)
+            else:
+                parts = list(frame)
+                self._on_frame(str(parts[0]), [part.to_bytes() for part in parts[1:]])
+        return future.result()

@@ -97,6 +97,7 @@ class FakeLink:
         self._loop = loop
         self.transport_name: TransportName = transport
         self.posted: list[dict[str, Any]] = []
+        self.blocked_ids: list[int] = []
         if page.attached:
             ready = encode_envelope({"v": 1, "id": 0, "kind": "litebridge.ready", "page": "0.1.0-fake"})
             loop.call_soon(on_frame, *ready)
@@ -137,8 +138,9 @@ class FakeLink:
             raise CallTimeout("fake timeout")
         return answer[0], [bytes(b) for b in answer[1]]
 
-    def block(self, awaitable: Awaitable[T]) -> T:
-        return self._loop.run_until_complete(awaitable)
+    def block_call(self, call_id: int, future: asyncio.Future[T]) -> T:
+        self.blocked_ids.append(call_id)
+        return self._loop.run_until_complete(future)
 
 
 class Harness:
@@ -362,6 +364,9 @@ def test_ready_records_the_page_version(h: Harness) -> None:
 def test_call_sync_jspi_blocks_for_the_answer(h: Harness) -> None:
     assert h.page.call_sync("indentLeft", "x", 1) == " x"
     assert h.link.posted[-1]["sync"] is True
+    # the link blocks on the call's own id: the helper wakes it when the page's answer marked
+    # with that id arrives (protocol section 3)
+    assert h.link.blocked_ids == [h.link.posted[-1]["id"]]
 
 
 def test_call_sync_jspi_timeout_and_late_answer_dropped(h: Harness) -> None:

@@ -83,6 +83,28 @@ export interface WorkerHelper {
    * @param check - Throws when an interrupt is pending (`pyodide.checkInterrupt`).
    */
   setInterrupt(buffer: Int32Array | null, check: () => void): void;
+  /**
+   * A promise of the page's answer to the `sync: true` request `id` sent on the port (transport
+   * `jspi`, protocol section 8). When a frame marked `answers: id` arrives (section 3) the
+   * promise resolves with it, in JavaScript, and the frame is not passed to `onFrame`: Python
+   * blocked in `pyodide.ffi.run_sync` on this promise resumes without running Python for the
+   * frame's arrival first. Python then handles the frame itself. One promise per id at a time.
+   *
+   * @param id - The request's id.
+   * @returns Resolves with the answer frame (its JSON text when it has no buffers, else
+   *   `[json, ...Uint8Array]`), or with undefined (Python's None) when
+   *   {@link WorkerHelper.wake} gave up the wait; never rejects.
+   */
+  awaitAnswer(id: number): Promise<string | unknown[] | undefined>;
+  /**
+   * End the wait of {@link WorkerHelper.awaitAnswer} for `id` (its promise resolves with
+   * undefined):
+   * the call ended some other way (its timeout, a refusal). A later answer goes to `onFrame`.
+   * Nothing happens when nothing waits for `id`.
+   *
+   * @param id - The request's id.
+   */
+  wake(id: number): void;
 }
 
 /** How a `litebridge.apply` envelope starts its kind field, as `JSON.stringify` writes it. */
@@ -204,6 +226,8 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
   let header: Int32Array | null = null;
   let payload: Uint8Array | null = null;
   let seq = 0;
+  /** Resolvers of {@link WorkerHelper.awaitAnswer}, by request id. */
+  const answerWaits = new Map<number, (frame: string | unknown[] | undefined) => void>();
   /** Sync calls this worker is inside (a callback served during one may make another). */
   let depth = 0;
   /** Receives frames: from the port, and callbacks the page writes into the SAB. */
@@ -314,6 +338,14 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     port.onmessage = (event: MessageEvent<PortFrame>) => {
       const frame = event.data;
       const buffers = frame.buffers.length > 0 ? frame.buffers.map((buffer) => new Uint8Array(buffer)) : null;
+      if (frame.answers !== undefined) {
+        const resolve = answerWaits.get(frame.answers);
+        if (resolve !== undefined) {
+          answerWaits.delete(frame.answers);
+          resolve(buffers === null ? frame.json : [frame.json, ...buffers]);
+          return;
+        }
+      }
       if (promising !== undefined && frame.json.includes(APPLY_MARK)) {
         promising.call(onFrame, frame.json, buffers).catch((error: unknown) => {
           console.error('litebridge: a Python callback failed to run:', error);
@@ -551,5 +583,19 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     interrupt = buffer === null ? null : { buffer, check };
   };
 
-  return { connect, post, waitPageReady, callSync, setInterrupt };
+  const awaitAnswer = (id: number): Promise<string | unknown[] | undefined> =>
+    new Promise((resolve) => {
+      answerWaits.get(id)?.(undefined);
+      answerWaits.set(id, resolve);
+    });
+
+  const wake = (id: number): void => {
+    const resolve = answerWaits.get(id);
+    if (resolve !== undefined) {
+      answerWaits.delete(id);
+      resolve(undefined);
+    }
+  };
+
+  return { connect, post, waitPageReady, callSync, setInterrupt, awaitAnswer, wake };
 }
