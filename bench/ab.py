@@ -1,7 +1,8 @@
 """Before/after comparison of builds of the site, in one Chromium run (``python -m bench.ab``).
 
 Each change to the bridge was kept only if it paid in this comparison: the site built before
-the change and the sites built after each change are served side by side (all with COOP/COEP),
+the change and the sites built after each change are served side by side (all with COOP/COEP,
+or all without with ``--plain``),
 one kernel is booted in each, and the figures are measured in blocks whose order rotates (A B C,
 B C A, C A B, ...) so that a change of load on the shared machine hits every build alike.
 Prints the p50 of each figure per build and its ratio to the first build (below 1: faster).
@@ -9,7 +10,9 @@ Prints the p50 of each figure per build and its ratio to the first build (below 
 Usage::
 
     .venv/bin/python -m bench.ab --site before=/tmp/site-before --site after=_output \\
-        [--blocks 6] [--figures call_sync,await_call,kcall]
+        [--blocks 6] [--figures call_sync,await_call,kcall] [--plain]
+
+``--plain`` serves the sites without COOP/COEP: ``call_sync`` then uses transport ``jspi``.
 
 Figures: ``call_sync`` (small JSON, sab), ``await_call`` (``await page.call``), ``kcall``
 (page -> Python ``k.call``), ``page_serve`` (the page's CPU per sync call, ``page_serve.js``),
@@ -90,13 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=10, help="samples per figure per block")
     parser.add_argument("--per-sample", type=int, default=25, help="operations per sample")
     parser.add_argument("--figures", default=",".join(FIGURES[:3]), help=f"comma-separated, of {FIGURES}")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="serve the sites without COOP/COEP: call_sync then measures transport jspi (Chromium)",
+    )
     args = parser.parse_args(argv)
     figures = [name for name in args.figures.split(",") if name]
     sites = dict(item.split("=", 1) for item in args.site)
     if len(sites) < 2:
         parser.error("give at least two --site NAME=PATH")
     names = list(sites)
-    servers = [start_server(Path(path).resolve(), 0, isolation=True, sw_isolation=False) for path in sites.values()]
+    servers = [
+        start_server(Path(path).resolve(), 0, isolation=not args.plain, sw_isolation=False) for path in sites.values()
+    ]
     results: dict[str, dict[str, list[float]]] = {name: {} for name in names}
     try:
         with sync_playwright() as playwright:
@@ -111,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 wait_for_app(page)
                 kernel = LiteKernel(page, boot_timeout_s=90)
                 kernel.run(KERNEL_SOURCE, timeout_s=300)
-                kernel.value("await setup()")
+                transport = kernel.value("await setup()")["transport"]
+                print(f"{name}: transport {transport}", file=sys.stderr, flush=True)
                 kernels[name] = kernel
             for block in range(args.blocks):
                 order = names[block % len(names) :] + names[: block % len(names)]
