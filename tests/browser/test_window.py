@@ -76,7 +76,9 @@ def settled_page_handles(kernel: LiteKernel, expected: int = 0, timeout_s: float
 
 def test_values_handles_and_errors(win: LiteKernel, transport: str) -> None:
     win.run(
-        "window.document.title = 'litebridge window'\n"
+        # body.title, not document.title: JupyterLab rewrites document.title when its shell
+        # changes, which can land between the write and the page's read below
+        "window.document.body.title = 'litebridge window'\n"
         "window.localStorage.setItem('lb-k', 'v1')\n"
         "el = window.document.createElement('button')\n"
         "el.textContent = 'Click me'\n"
@@ -84,8 +86,8 @@ def test_values_handles_and_errors(win: LiteKernel, transport: str) -> None:
         "window.document.body.appendChild(el)\n"
         "found = window.document.getElementById('lb-button')\n"
     )
-    assert win.value("window.document.title") == "litebridge window"
-    assert win.page.evaluate("() => document.title") == "litebridge window"
+    assert win.value("window.document.body.title") == "litebridge window"
+    assert win.page.evaluate("() => document.body.title") == "litebridge window"
     assert win.value("window.localStorage.getItem('lb-k')") == "v1"
     assert win.value("repr(el)") == "<JSHandle HTMLButtonElement>"
     assert win.value("repr(window)") == "<JSHandle Window>"
