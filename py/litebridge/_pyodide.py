@@ -67,6 +67,18 @@ def _to_bytes_list(buffers: Any) -> list[Buffer] | None:
         return None
 
 
+def _split_answer(answer: Any) -> tuple[str, list[Buffer]]:
+    """An answer frame as the helper returns it (``callSync``, ``awaitAnswer``): JSON and buffers.
+
+    The helper gives the frame's JSON text alone when it has no buffers, else a JS array
+    ``[json, ...Uint8Array]``; the buffers are copied into ``bytes``.
+    """
+    if isinstance(answer, str):
+        return answer, []
+    parts = list(answer)
+    return str(parts[0]), [part.to_bytes() for part in parts[1:]]
+
+
 class PyodideLink:
     """The :class:`litebridge._page.Link` of the Pyodide kernel.
 
@@ -158,10 +170,7 @@ class PyodideLink:
             if name == "BridgeUnavailable":
                 raise BridgeUnavailable(str(getattr(exc, "message", exc))) from None
             raise
-        if isinstance(answer, str):
-            return answer, []
-        parts = list(answer)
-        return str(parts[0]), [part.to_bytes() for part in parts[1:]]
+        return _split_answer(answer)
 
     def block_call(self, call_id: int, future: asyncio.Future[T]) -> T:
         """Block with JSPI until the page answers call ``call_id`` or ``future`` ends otherwise.
@@ -212,11 +221,6 @@ class PyodideLink:
                 raise
             finally:
                 future.remove_done_callback(give_up)
-            if frame is None:
-                continue  # woken: the future is done
-            if isinstance(frame, str):
-                self._on_frame(frame, None)
-            else:
-                parts = list(frame)
-                self._on_frame(str(parts[0]), [part.to_bytes() for part in parts[1:]])
+            if frame is not None:  # None: woken, the future is done
+                self._on_frame(*_split_answer(frame))
         return future.result()

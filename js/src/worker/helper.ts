@@ -98,9 +98,8 @@ export interface WorkerHelper {
   awaitAnswer(id: number): Promise<string | unknown[] | undefined>;
   /**
    * End the wait of {@link WorkerHelper.awaitAnswer} for `id` (its promise resolves with
-   * undefined):
-   * the call ended some other way (its timeout, a refusal). A later answer goes to `onFrame`.
-   * Nothing happens when nothing waits for `id`.
+   * undefined): the call ended some other way (its timeout, a refusal). A later answer goes to
+   * `onFrame`. Nothing happens when nothing waits for `id`.
    *
    * @param id - The request's id.
    */
