@@ -68,7 +68,7 @@ def _to_bytes_list(buffers: Any) -> list[Buffer] | None:
 
 
 def _split_answer(answer: Any) -> tuple[str, list[Buffer]]:
-    """An answer frame as the helper returns it (``callSync``, ``awaitAnswer``): JSON and buffers.
+    """Split an answer frame as the helper returns it (``callSync``, ``awaitAnswer``): JSON, buffers.
 
     The helper gives the frame's JSON text alone when it has no buffers, else a JS array
     ``[json, ...Uint8Array]``; the buffers are copied into ``bytes``.
