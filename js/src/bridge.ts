@@ -623,7 +623,7 @@ export class KernelBridge {
    * Post one frame on the port (nothing once detached).
    *
    * @param frame - The frame.
-   * @param answers - The id of the `sync: true` request this frame answers, sent along as the
+   * @param answers - The id of the kernel's request this frame answers, sent along as the
    *   port frame's `answers` (protocol section 3); undefined for every other frame.
    */
   private post(frame: Frame, answers?: number): void {
@@ -660,7 +660,7 @@ export class KernelBridge {
         const sync = envelope.sync === true;
         const finish = (answer: Frame | null): void => {
           if (id !== 0 && answer !== null) {
-            this.post(answer, sync ? id : undefined);
+            this.post(answer, id);
           }
         };
         // A sync (jspi) call: page -> Python calls its handler makes before returning (a

@@ -20,29 +20,51 @@ class FakePython {
   readonly frames: { envelope: Envelope; buffers: Uint8Array[] | null }[] = [];
   /** How Python answers a page -> Python call; return null to stay silent. */
   answer: (call: Envelope, buffers: Uint8Array[] | null) => { json: Envelope; buffers?: Uint8Array[] } | null = () => null;
+  /** How each frame entered Python: `plain` (a call of onFrame) or `promising` (JSPI). */
+  readonly entries: { id: unknown; how: 'plain' | 'promising' }[] = [];
   private readonly waiters = new Map<number, (frame: { envelope: Envelope; buffers: Uint8Array[] | null }) => void>();
   private nextId = 1;
 
-  connect(bridge: KernelBridge, transport?: string): void {
+  /**
+   * Connect the helper to `bridge`.
+   *
+   * @param jspi - Pretend the runtime has JSPI: `WebAssembly.Suspending` exists while the helper
+   *   connects, and onFrame has `callPromising`, as a Pyodide PyProxy has.
+   */
+  connect(bridge: KernelBridge, transport?: string, jspi = false): void {
     const scope = globalThis as unknown as Record<string, unknown>;
+    const wasm = WebAssembly as unknown as Record<string, unknown>;
     scope.crossOriginIsolated = false;
     scope.postMessage = (message: unknown) => {
       assert.ok(isHello(message));
       bridge.attach(message);
     };
+    const deliver = (how: 'plain' | 'promising', json: string, buffers: Uint8Array[] | null): void => {
+      const envelope = JSON.parse(json) as Envelope;
+      this.entries.push({ id: envelope.id, how });
+      this.onFrame(envelope, buffers);
+    };
+    const onFrame = Object.assign((json: string, buffers: Uint8Array[] | null) => {
+      deliver('plain', json, buffers);
+    }, jspi ? {
+      callPromising: (json: string, buffers: Uint8Array[] | null): Promise<void> => {
+        deliver('promising', json, buffers);
+        return Promise.resolve();
+      }
+    } : {});
+    const hadSuspending = 'Suspending' in wasm;
+    if (jspi && !hadSuspending) {
+      wasm.Suspending = function Suspending(): void {};
+    }
     try {
-      const created = this.helper.connect(
-        (json, buffers) => {
-          this.onFrame(JSON.parse(json) as Envelope, buffers);
-        },
-        '314.0.6',
-        '3.14.0',
-        transport
-      );
+      const created = this.helper.connect(onFrame, '314.0.6', '3.14.0', transport);
       assert.equal(created, false);
     } finally {
       delete scope.postMessage;
       delete scope.crossOriginIsolated;
+      if (jspi && !hadSuspending) {
+        delete wasm.Suspending;
+      }
     }
   }
 
@@ -377,11 +399,11 @@ describe('the answer to a sync (jspi) call wakes the worker helper in JavaScript
     assert.equal((error.error as Envelope).message, 'no');
   });
 
-  it('marks only answers to sync requests: an async call is answered to onFrame', { timeout: 5000 }, async () => {
-    const pending = python.helper.awaitAnswer(1);
+  it('passes an async call\'s answer to onFrame while another id is awaited', { timeout: 5000 }, async () => {
+    const pending = python.helper.awaitAnswer(99);
     const answer = await python.request({ kind: 'litebridge.call', method: 'echo', args: ['b'] });
     assert.deepEqual(answer.envelope.value, ['b']);
-    python.helper.wake(1);
+    python.helper.wake(99);
     assert.equal(await pending, undefined);
   });
 
@@ -399,6 +421,47 @@ describe('the answer to a sync (jspi) call wakes the worker helper in JavaScript
     python.helper.post(sync(45, 'echo'), null);
     await python.received(1);
     assert.equal(python.frames[0].envelope.id, 45);
+  });
+});
+
+describe('an answer to an async call enters Python through JSPI where the runtime has it (protocol section 10)', () => {
+  let globals: HandlerRegistry;
+  let bridge: KernelBridge;
+  let python: FakePython;
+
+  beforeEach(async () => {
+    globals = new HandlerRegistry();
+    bridge = new KernelBridge('kernel-1', globals, '0.1.0');
+    python = new FakePython();
+    python.connect(bridge, undefined, true);
+    await python.received(1); // the ready
+    globals.register({ echo: (...args: unknown[]) => args, fail: () => { throw new TypeError('no'); } });
+  });
+
+  afterEach(() => {
+    bridge.close();
+  });
+
+  it('delivers results and errors of calls with callPromising, and other frames plainly', { timeout: 5000 }, async () => {
+    const result = await python.request({ kind: 'litebridge.call', method: 'echo', args: ['b'] });
+    const error = await python.request({ kind: 'litebridge.call', method: 'fail', args: [] });
+    assert.deepEqual([result.envelope.kind, error.envelope.kind], ['litebridge.result', 'litebridge.error']);
+    python.answer = () => ({ json: { kind: 'litebridge.result', value: 3 } });
+    assert.equal(await bridge.call('add', 1, 2), 3); // a page -> Python call: not an answer
+    assert.deepEqual(python.entries, [
+      { id: 0, how: 'plain' }, // the ready
+      { id: result.envelope.id, how: 'promising' },
+      { id: error.envelope.id, how: 'promising' },
+      { id: python.entries[3].id, how: 'plain' }
+    ]);
+    assert.equal(python.frames[3].envelope.kind, 'litebridge.call');
+  });
+
+  it('still resolves awaitAnswer for an answer to a sync call, without entering Python', { timeout: 5000 }, async () => {
+    const answer = python.helper.awaitAnswer(7);
+    python.helper.post(JSON.stringify({ v: 1, id: 7, kind: 'litebridge.call', method: 'echo', args: [1], sync: true }), null);
+    assert.equal((JSON.parse((await answer) as string) as Envelope).id, 7);
+    assert.deepEqual(python.entries.map((entry) => entry.id), [0]);
   });
 });
 

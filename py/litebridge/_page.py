@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from ._call_future import CallFuture
 from ._call_output import console_sink, mark_page_call, unmark_page_call
 from ._call_output import install as install_call_output
 from ._handles import HandleTable
@@ -111,6 +112,10 @@ class Link(Protocol):
         """Block until call ``call_id``'s ``future`` is done (JSPI) and return its result."""
         ...
 
+    def may_resume_here(self) -> bool:
+        """Whether a task may be resumed in the running call into Python (``CallFuture.answer``)."""
+        ...
+
 
 def explain_sync_unavailable(
     isolated: bool, jspi_supported: bool, what: str = "page.call_sync", instead: str = "`await page.call(...)`"
@@ -161,32 +166,9 @@ def explain_sync_unavailable(
     return f"{what} cannot block: " + "; and ".join(reasons) + f". Use {instead} instead, which works everywhere."
 
 
-class _CallFuture(asyncio.Future[Any]):
-    """The future of one Python -> page call; cancelling it cancels the call on the page.
-
-    asyncio cancels what a task awaits by calling its ``cancel`` method (``task.cancel()``,
-    ``asyncio.timeout``, ``wait_for``, ``gather``), so overriding it catches every way a
-    caller can give up, with no per-call done-callback.
-    """
-
-    __slots__ = ("_lb_id", "_lb_page")
-    _lb_id: int
-    _lb_page: Page | None
-
-    def cancel(self, msg: Any | None = None) -> bool:
-        """Cancel the future and tell the page to abort the handler (``litebridge.cancel``)."""
-        if not super().cancel(msg):
-            return False
-        page: Page | None = getattr(self, "_lb_page", None)
-        if page is not None:
-            self._lb_page = None
-            page._cancel_pending(self._lb_id, "the Python caller cancelled the call")
-        return True
-
-
 @dataclass(slots=True)
 class _Pending:
-    future: asyncio.Future[Any]
+    future: CallFuture
     deadline: float  # loop.time() seconds when it expires; math.inf: never
     label: str
     timeout_s: float | None
@@ -692,9 +674,11 @@ class Page:
         now = loop.time()
         if self._refusal is not None or not self._page_ready:
             self._check_reachable(now, label)
-        future = _CallFuture(loop=loop)
+        future = CallFuture(loop=loop)
         future._lb_id = call_id
         future._lb_page = self
+        future._lb_wakeup = None
+        future._lb_shared = False
         own_deadline = math.inf if timeout_s is None else now + timeout_s
         deadline = own_deadline
         if not self._page_ready:  # the hello is unanswered: fail when the ready window closes
@@ -756,7 +740,7 @@ class Page:
         for call_id in due:
             pending = self._pending.pop(call_id)
             if not pending.future.done():
-                pending.future._lb_page = None  # type: ignore[attr-defined]
+                pending.future._lb_page = None
                 pending.future.set_exception(self._timeout_error(pending.label, pending.timeout_s))
             if self._page_ready:
                 self._post_cancel(call_id, f"{pending.label} timed out in Python")
@@ -887,7 +871,7 @@ class Page:
         self._pending.clear()
         for entry in pending:
             if not entry.future.done():
-                entry.future._lb_page = None  # type: ignore[attr-defined]
+                entry.future._lb_page = None
                 entry.future.set_exception(self._refusal)
 
     def _settle(self, call_id: int, message: dict[str, Any]) -> None:
@@ -896,12 +880,12 @@ class Page:
             return  # a late answer to a call that timed out: dropped
         if pending.future.done():
             return  # the caller cancelled it
-        pending.future._lb_page = None  # type: ignore[attr-defined]  # answered: nothing to cancel
-        if message["kind"] == KIND_RESULT:
-            pending.future.set_result(message.get("value"))
-        else:
-            pending.future.set_exception(error_from_wire(message.get("error")))
+        pending.future._lb_page = None  # answered: nothing to cancel
+        error = None if message["kind"] == KIND_RESULT else error_from_wire(message.get("error"))
+        if error is not None:
             self._streams.stop_call(call_id, f"{pending.label} failed")
+        assert self._link is not None  # a frame arrived, so the link exists
+        pending.future.answer(message.get("value"), error, resume_now=self._link.may_resume_here())
 
     def _serve(self, call_id: int, message: dict[str, Any]) -> None:
         apply = message["kind"] == KIND_APPLY

@@ -150,6 +150,16 @@ class PyodideLink:
         """Whether ``WebAssembly.Suspending`` (JSPI) exists in this browser."""
         return self._jspi_supported
 
+    def may_resume_here(self) -> bool:
+        """Whether a task may be resumed in the running call into Python (``CallFuture.answer``).
+
+        Where the browser has JSPI, a task may block (``run_sync``) only where Python was entered
+        through a JSPI ``promising`` wrapper, as the WebLoop enters it for every handle; the
+        helper enters Python that way for answer frames (protocol section 10), so this is
+        ``can_run_sync()`` there. Without JSPI nothing can block, and this is True.
+        """
+        return not self._jspi_supported or can_run_sync()
+
     def post(self, text: str, buffers: list[Buffer]) -> None:
         """Post one frame on the port; the helper copies the buffers before returning."""
         # A Python list argument reaches JS as a PyProxy that Pyodide destroys after the call.

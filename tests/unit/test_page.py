@@ -23,6 +23,7 @@ from litebridge import (
     SyncUnavailable,
     UnknownMethodError,
 )
+from litebridge._call_future import CallFuture
 from litebridge._page import READY_WAIT_S, FrameHandler
 from litebridge.codec import Buffer, decode_envelope, encode_envelope
 from litebridge.protocol import TransportName
@@ -98,6 +99,7 @@ class FakeLink:
         self.transport_name: TransportName = transport
         self.posted: list[dict[str, Any]] = []
         self.blocked_ids: list[int] = []
+        self.resume_here = True
         if page.attached:
             ready = encode_envelope({"v": 1, "id": 0, "kind": "litebridge.ready", "page": "0.1.0-fake"})
             loop.call_soon(on_frame, *ready)
@@ -141,6 +143,9 @@ class FakeLink:
     def block_call(self, call_id: int, future: asyncio.Future[T]) -> T:
         self.blocked_ids.append(call_id)
         return self._loop.run_until_complete(future)
+
+    def may_resume_here(self) -> bool:
+        return self.resume_here
 
 
 class Harness:
@@ -689,3 +694,187 @@ def test_bad_method_names_are_refused_before_sending(h: Harness, method: str, co
     with pytest.raises(UnknownMethodError):
         h.page.call_sync(method)
     assert not [m for m in h.fake.received if m["kind"] == "litebridge.call"]
+
+
+# --- the task awaiting page.call resumes inside the answer's entry (_call_future.py) -----------
+# The link delivers each answer in a loop handle of its own, as the worker helper delivers a
+# port message. Each test records what the awaiting task did by the time that handle's
+# on_frame returned: resumed at once, or left for a later turn of the loop.
+
+
+def watch_deliveries(link: FakeLink, events: list[str]) -> None:
+    """Record ``delivered`` when each frame's on_frame returns (after what it ran at once)."""
+    deliver = link.on_frame
+
+    def on_frame(text: str, buffers: Sequence[Buffer] | None) -> None:
+        deliver(text, buffers)
+        events.append("delivered")
+
+    link.on_frame = on_frame
+
+
+def awaiting(h: Harness, events: list[str], *args: object) -> asyncio.Task[object]:
+    async def caller() -> object:
+        value = await h.page.call("echo", *args)
+        events.append("resumed")
+        return value
+
+    task: asyncio.Task[object] = h.loop.create_task(caller())
+    return task
+
+
+def test_the_task_resumes_inside_the_answer_s_entry(h: Harness) -> None:
+    events: list[str] = []
+    watch_deliveries(h.link, events)
+    task = awaiting(h, events, 1)
+    assert h.run(task) == [1]
+    assert events == ["resumed", "delivered"]
+
+
+def test_an_error_answer_resumes_the_task_at_once_too(h: Harness) -> None:
+    events: list[str] = []
+    watch_deliveries(h.link, events)
+
+    async def caller() -> None:
+        try:
+            await h.page.call("fail")
+        finally:
+            events.append("resumed")
+
+    with pytest.raises(Exception, match="handler exploded"):
+        h.run(caller())
+    assert events == ["resumed", "delivered"]
+
+
+def test_where_a_task_may_not_resume_it_waits_for_the_loop(h: Harness) -> None:
+    """JSPI runtime, frame entered without ``promising``: the link says no (``may_resume_here``)."""
+    events: list[str] = []
+    watch_deliveries(h.link, events)
+    h.link.resume_here = False
+    task = awaiting(h, events, 2)
+    assert h.run(task) == [2]
+    assert events == ["delivered", "resumed"]
+
+
+def test_an_answer_handled_inside_a_running_task_leaves_the_wake_up_to_the_loop(h: Harness) -> None:
+    """asyncio allows one running task per thread: the awaiting task is resumed later."""
+    events: list[str] = []
+    link = h.link
+    h.fake.hold = True
+    task = awaiting(h, events, 3)
+    h.settle()
+    (request,) = h.fake.held
+
+    async def other_task() -> None:
+        link.on_frame(*h.fake.answer(request))  # e.g. a callback served while blocked
+        events.append("other task went on")
+
+    h.run(other_task())
+    assert h.run(task) == [3]
+    assert events == ["other task went on", "resumed"]
+
+
+def test_callbacks_added_before_the_task_keep_their_order(h: Harness) -> None:
+    events: list[str] = []
+    watch_deliveries(h.link, events)
+    h.fake.hold = True
+    future = h.page.call("echo", 4)
+    future.add_done_callback(lambda _f: events.append("callback"))
+
+    async def caller() -> object:
+        value = await future
+        events.append("resumed")
+        return value
+
+    task = h.loop.create_task(caller())
+    h.settle()
+    (request,) = h.fake.held
+    h.link.deliver(h.fake.answer(request))
+    assert h.run(task) == [4]
+    assert events == ["delivered", "callback", "resumed"]
+
+
+def test_a_callback_added_after_the_task_runs_after_it(h: Harness) -> None:
+    events: list[str] = []
+    h.fake.hold = True
+    future = h.page.call("echo", 5)
+
+    async def caller() -> object:
+        value = await future
+        events.append("resumed")
+        return value
+
+    task = h.loop.create_task(caller())
+    h.settle()
+    future.add_done_callback(lambda _f: events.append("callback"))
+    (request,) = h.fake.held
+    h.link.deliver(h.fake.answer(request))
+    assert h.run(task) == [5]
+    assert events == ["resumed", "callback"]
+
+
+def test_cancelling_the_task_cancels_the_call_and_wakes_it_through_the_loop(h: Harness) -> None:
+    h.fake.hold = True
+    future = h.page.call("echo", 6)
+
+    async def caller() -> object:
+        return await future
+
+    task = h.loop.create_task(caller())
+    h.settle()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        h.run(task)
+    assert future.cancelled()
+    assert [m["kind"] for m in h.fake.received[-1:]] == ["litebridge.cancel"]
+
+
+def test_a_timeout_wakes_the_task_through_the_loop(h: Harness) -> None:
+    h.fake.hold = True
+
+    async def caller() -> object:
+        return await h.page.call("echo", 7, timeout=0.01)
+
+    with pytest.raises(CallTimeout, match="no answer from the page"):
+        h.run(caller())
+
+
+def test_remove_done_callback_removes_the_kept_wake_up() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        future = CallFuture(loop=loop)
+        future._lb_wakeup = None
+        future._lb_shared = False
+
+        async def waiter() -> None:
+            await future
+
+        task = loop.create_task(waiter())
+        loop.run_until_complete(asyncio.sleep(0))
+        kept = future._lb_wakeup
+        assert kept is not None
+        assert getattr(kept[0], "__self__", None) is task
+        assert future.remove_done_callback(kept[0]) == 1
+        assert future._lb_wakeup is None
+        future.set_result(None)
+        loop.run_until_complete(asyncio.sleep(0))
+        assert not task.done()  # its wake-up was removed: nothing resumes it
+        loop.call_soon(kept[0], future)
+        loop.run_until_complete(task)
+    finally:
+        loop.close()
+
+
+def test_a_keyboard_interrupt_in_the_resumed_step_reaches_the_loop(h: Harness) -> None:
+    events: list[str] = []
+    watch_deliveries(h.link, events)
+
+    async def caller() -> None:
+        await h.page.call("echo", 8)
+        events.append("resumed")
+        raise KeyboardInterrupt
+
+    task = h.loop.create_task(caller())
+    with pytest.raises(KeyboardInterrupt):
+        h.run(task)
+    assert events == ["resumed", "delivered"]  # on_frame itself returned normally

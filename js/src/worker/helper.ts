@@ -337,6 +337,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     port.onmessage = (event: MessageEvent<PortFrame>) => {
       const frame = event.data;
       const buffers = frame.buffers.length > 0 ? frame.buffers.map((buffer) => new Uint8Array(buffer)) : null;
+      let enterPromising = false;
       if (frame.answers !== undefined) {
         const resolve = answerWaits.get(frame.answers);
         if (resolve !== undefined) {
@@ -344,10 +345,13 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
           resolve(buffers === null ? frame.json : [frame.json, ...buffers]);
           return;
         }
+        // An answer to an awaited call: Python resumes the awaiting task in this same entry,
+        // and that task may block in a sync call (protocol section 10).
+        enterPromising = true;
       }
-      if (promising !== undefined && frame.json.includes(APPLY_MARK)) {
+      if (promising !== undefined && (enterPromising || frame.json.includes(APPLY_MARK))) {
         promising.call(onFrame, frame.json, buffers).catch((error: unknown) => {
-          console.error('litebridge: a Python callback failed to run:', error);
+          console.error('litebridge: Python failed to handle a frame from the page:', error);
         });
         return;
       }
