@@ -162,9 +162,10 @@ class Bound:
 BOUNDS: list[Bound] = [
     Bound(
         "await_call.isolated / await_floor.isolated",
-        "one postMessage round trip (the call out, the answer back) plus one await of a settled "
-        "promise (Python resuming): raw.postmessage + await_floor.isolated, over the floor",
-        ("await_floor.isolated", "raw.postmessage"),
+        "one postMessage round trip (the call out, the answer back) plus one entry into Python "
+        "that resumes the awaiting task, at best one turn of Pyodide's loop: raw.postmessage + "
+        "profile.await.hop, over the floor",
+        ("profile.await.hop", "raw.postmessage"),
         "await_floor.isolated",
     ),
     Bound(
