@@ -657,7 +657,6 @@ export class KernelBridge {
       case Kind.call:
       case Kind.op:
       case Kind.register: {
-        const sync = envelope.sync === true;
         const finish = (answer: Frame | null): void => {
           if (id !== 0 && answer !== null) {
             this.post(answer, id);
@@ -665,7 +664,7 @@ export class KernelBridge {
         };
         // A sync (jspi) call: page -> Python calls its handler makes before returning (a
         // Python listener of el.click()) are answered before it (protocol section 8).
-        const scope = sync ? { nested: [] as Promise<unknown>[] } : null;
+        const scope = envelope.sync === true ? { nested: [] as Promise<unknown>[] } : null;
         const outer = this.syncScope;
         this.syncScope = scope;
         let answer: Frame | Promise<Frame | null>;

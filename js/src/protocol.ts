@@ -255,9 +255,10 @@ export interface PortFrame {
   /** The binary buffers, every one in the transfer list. */
   buffers: ArrayBuffer[];
   /**
-   * Page -> worker only, optional: on the answer (`result` or `error`) to a request sent with
-   * `sync: true`, the request's id (protocol section 3). A kernel blocked with JSPI is resumed
-   * from JavaScript when it arrives, without entering Python first.
+   * Page -> worker only, optional: on the answer (`result` or `error`) to a kernel request, the
+   * request's id (protocol section 3). A kernel blocked with JSPI on a `sync: true` request is
+   * resumed from JavaScript when it arrives, without entering Python first; any other answer
+   * enters Python through JSPI `callPromising` where the runtime has it.
    */
   answers?: number;
 }

@@ -6,8 +6,10 @@ Pyodide each turn is one more browser task: ``WebLoop.call_later`` wraps the han
 ``create_once_callable(..., _may_syncify=True)`` and hands it to ``scheduleCallback``, and the
 browser enters Python again through a JSPI ``promising`` wrapper (pyodide ``webloop.py``). For
 ``await page.call(...)`` that turn comes right after the answer's own entry into Python, which
-already runs where the task could run: about 100-150 us of a 500 us round trip went to it
-(measured in Chromium 156, Pyodide 314.0.6).
+already runs where the task could run: from settling the future to the task running took
+100-120 us of a 570-625 us round trip (Chromium 156, Pyodide 314.0.6, an isolated page). The
+answer's entry now goes through ``callPromising`` (so that the resumed task can block), which
+costs part of that back: ``python -m bench.ab`` read 484 -> 418 us for ``await page.call``.
 
 :class:`CallFuture` keeps the wake-up of the one task that awaits it, instead of handing it to
 asyncio's callback list, and :meth:`CallFuture.answer` runs it at once, in the frame's own turn,
@@ -81,25 +83,25 @@ class CallFuture(asyncio.Future[Any]):
     def set_result(self, result: Any) -> None:
         """Mark the future done with ``result``; the awaiting task wakes through ``call_soon``."""
         super().set_result(result)
-        self._release(resume_now=False)
+        self._release(None)
 
     def set_exception(self, exception: type | BaseException) -> None:
         """Mark the future done with ``exception``; the awaiting task wakes through ``call_soon``."""
         super().set_exception(exception)
-        self._release(resume_now=False)
+        self._release(None)
 
     def cancel(self, msg: Any | None = None) -> bool:
         """Cancel the future and tell the page to abort the handler (``litebridge.cancel``)."""
         if not super().cancel(msg):
             return False
-        self._release(resume_now=False)
+        self._release(None)
         page = self._lb_page
         if page is not None:
             self._lb_page = None
             page._cancel_pending(self._lb_id, "the Python caller cancelled the call")
         return True
 
-    def answer(self, result: Any, error: BaseException | None, *, resume_now: bool) -> None:
+    def answer(self, result: Any, error: BaseException | None, *, may_resume: Callable[[], bool]) -> None:
         """Settle the future with the page's answer and, if allowed, resume the awaiting task now.
 
         Parameters
@@ -108,27 +110,28 @@ class CallFuture(asyncio.Future[Any]):
             The call's value (ignored when ``error`` is given).
         error : BaseException or None
             The call's error, or None for a result.
-        resume_now : bool
-            The caller runs where a loop handle could run: not inside a task's step, and able
-            to block with JSPI (``can_run_sync()``) where the browser has JSPI (the worker
-            helper enters Python for an answer frame through ``callPromising``, as the
-            WebLoop does for every handle). The task is then resumed before this returns, if
-            the loop is installed here and no task is running; else through ``call_soon``.
+        may_resume : callable
+            Called only when a task awaits this future: whether the caller runs where a
+            loop handle could run, that is able to block with JSPI (``can_run_sync()``) where
+            the browser has JSPI (the worker helper enters Python for an answer frame through
+            ``callPromising``, as the WebLoop does for every handle). The task is then resumed
+            before this returns, if the loop is installed here and no task is running; else
+            through ``call_soon``.
         """
         if error is None:
             super().set_result(result)
         else:
             super().set_exception(error)
-        self._release(resume_now)
+        self._release(may_resume)
 
-    def _release(self: Self, resume_now: bool) -> None:
+    def _release(self: Self, may_resume: Callable[[], bool] | None) -> None:
         kept = self._lb_wakeup
         if kept is None:
             return
         self._lb_wakeup = None
         wakeup, context = kept
         loop = self.get_loop()
-        if resume_now and _enter_loop(loop) and asyncio.current_task(loop) is None:
+        if may_resume is not None and may_resume() and _enter_loop(loop) and asyncio.current_task(loop) is None:
             try:
                 if context is None:
                     wakeup(self)

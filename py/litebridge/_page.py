@@ -885,7 +885,7 @@ class Page:
         if error is not None:
             self._streams.stop_call(call_id, f"{pending.label} failed")
         assert self._link is not None  # a frame arrived, so the link exists
-        pending.future.answer(message.get("value"), error, resume_now=self._link.may_resume_here())
+        pending.future.answer(message.get("value"), error, may_resume=self._link.may_resume_here)
 
     def _serve(self, call_id: int, message: dict[str, Any]) -> None:
         apply = message["kind"] == KIND_APPLY

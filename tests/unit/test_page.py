@@ -774,59 +774,68 @@ def test_an_answer_handled_inside_a_running_task_leaves_the_wake_up_to_the_loop(
     assert events == ["other task went on", "resumed"]
 
 
+def held_call(h: Harness, events: list[str], value: object, callback_first: bool = False) -> asyncio.Task[object]:
+    """A task awaiting ``page.call("echo", value)``, whose request the page holds unanswered.
+
+    A done callback that records ``callback`` is added before the task awaits the call
+    (``callback_first``) or after; :func:`answer_held` then answers the request.
+    """
+    h.fake.hold = True
+    future = h.page.call("echo", value)
+
+    def callback(_future: asyncio.Future[object]) -> None:
+        events.append("callback")
+
+    if callback_first:
+        future.add_done_callback(callback)
+
+    async def caller() -> object:
+        result = await future
+        events.append("resumed")
+        return result
+
+    task: asyncio.Task[object] = h.loop.create_task(caller())
+    h.settle()  # the task now awaits the call
+    if not callback_first:
+        future.add_done_callback(callback)
+    return task
+
+
+def answer_held(h: Harness) -> None:
+    """Deliver the page's answer to the one held request, in a loop handle of its own."""
+    (request,) = h.fake.held
+    h.link.deliver(h.fake.answer(request))
+
+
 def test_callbacks_added_before_the_task_keep_their_order(h: Harness) -> None:
     events: list[str] = []
     watch_deliveries(h.link, events)
-    h.fake.hold = True
-    future = h.page.call("echo", 4)
-    future.add_done_callback(lambda _f: events.append("callback"))
-
-    async def caller() -> object:
-        value = await future
-        events.append("resumed")
-        return value
-
-    task = h.loop.create_task(caller())
-    h.settle()
-    (request,) = h.fake.held
-    h.link.deliver(h.fake.answer(request))
+    task = held_call(h, events, 4, callback_first=True)
+    answer_held(h)
     assert h.run(task) == [4]
     assert events == ["delivered", "callback", "resumed"]
 
 
 def test_a_callback_added_after_the_task_runs_after_it(h: Harness) -> None:
+    """Both go through the loop, the task's wake-up first, as asyncio orders them."""
     events: list[str] = []
-    h.fake.hold = True
-    future = h.page.call("echo", 5)
-
-    async def caller() -> object:
-        value = await future
-        events.append("resumed")
-        return value
-
-    task = h.loop.create_task(caller())
-    h.settle()
-    future.add_done_callback(lambda _f: events.append("callback"))
-    (request,) = h.fake.held
-    h.link.deliver(h.fake.answer(request))
+    watch_deliveries(h.link, events)
+    task = held_call(h, events, 5)
+    answer_held(h)
     assert h.run(task) == [5]
-    assert events == ["resumed", "callback"]
+    assert events == ["delivered", "resumed", "callback"]
 
 
 def test_cancelling_the_task_cancels_the_call_and_wakes_it_through_the_loop(h: Harness) -> None:
-    h.fake.hold = True
-    future = h.page.call("echo", 6)
-
-    async def caller() -> object:
-        return await future
-
-    task = h.loop.create_task(caller())
-    h.settle()
+    events: list[str] = []
+    task = held_call(h, events, 6)
+    (future,) = (p.future for p in h.page._pending.values())
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         h.run(task)
     assert future.cancelled()
     assert [m["kind"] for m in h.fake.received[-1:]] == ["litebridge.cancel"]
+    assert events == ["callback"]
 
 
 def test_a_timeout_wakes_the_task_through_the_loop(h: Harness) -> None:
@@ -835,8 +844,12 @@ def test_a_timeout_wakes_the_task_through_the_loop(h: Harness) -> None:
     async def caller() -> object:
         return await h.page.call("echo", 7, timeout=0.01)
 
+    task = h.loop.create_task(caller())
+    h.run(asyncio.wait({task}, timeout=5))
+    # a wake-up the timeout failed to hand to the loop would leave the task waiting here
+    assert task.done()
     with pytest.raises(CallTimeout, match="no answer from the page"):
-        h.run(caller())
+        task.result()
 
 
 def test_remove_done_callback_removes_the_kept_wake_up() -> None:

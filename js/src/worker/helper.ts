@@ -330,26 +330,21 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     deliver = onFrame;
     const channel = new MessageChannel();
     port = channel.port1;
-    // A call of a Python callback (litebridge.apply) runs with JSPI stack switching where the
-    // runtime has it (PyProxy.callPromising), so that the callback can block in sync calls.
+    // A call of a Python callback (litebridge.apply) and an answer to a kernel request run with
+    // JSPI stack switching where the runtime has it (PyProxy.callPromising), so that the
+    // callback, or the task the answer resumes, can block in sync calls.
     const jspi = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
     const promising = jspi ? (onFrame as { callPromising?: (...args: unknown[]) => Promise<unknown> }).callPromising : undefined;
     port.onmessage = (event: MessageEvent<PortFrame>) => {
       const frame = event.data;
       const buffers = frame.buffers.length > 0 ? frame.buffers.map((buffer) => new Uint8Array(buffer)) : null;
-      let enterPromising = false;
-      if (frame.answers !== undefined) {
-        const resolve = answerWaits.get(frame.answers);
-        if (resolve !== undefined) {
-          answerWaits.delete(frame.answers);
-          resolve(buffers === null ? frame.json : [frame.json, ...buffers]);
-          return;
-        }
-        // An answer to an awaited call: Python resumes the awaiting task in this same entry,
-        // and that task may block in a sync call (protocol section 10).
-        enterPromising = true;
+      const resolve = frame.answers === undefined ? undefined : answerWaits.get(frame.answers);
+      if (resolve !== undefined) {
+        answerWaits.delete(frame.answers as number);
+        resolve(buffers === null ? frame.json : [frame.json, ...buffers]);
+        return;
       }
-      if (promising !== undefined && (enterPromising || frame.json.includes(APPLY_MARK))) {
+      if (promising !== undefined && (frame.answers !== undefined || frame.json.includes(APPLY_MARK))) {
         promising.call(onFrame, frame.json, buffers).catch((error: unknown) => {
           console.error('litebridge: Python failed to handle a frame from the page:', error);
         });
