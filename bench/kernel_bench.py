@@ -7,6 +7,7 @@ Nothing here is imported by the runner in CPython.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import time
@@ -18,6 +19,7 @@ from pyodide.code import run_js
 import litebridge
 from litebridge import _page as _page_module
 from litebridge import page
+from litebridge._call_future import CallFuture
 from litebridge.codec import decode_envelope, encode_envelope
 
 #: the small-JSON payload of every round trip (about 60 bytes of JSON)
@@ -141,6 +143,74 @@ def profile_jspi_parts(samples: int, per_sample: int, warmup: int, fast_ops: int
         "can_run_sync": _sync_samples(can_run_sync, samples, fast_ops, warmup),
         "run_sync": _sync_samples(lambda: run_sync(_resolved(1)), samples, per_sample, warmup),
     }
+
+
+def _fresh_call_future(loop: asyncio.AbstractEventLoop, call_id: int) -> CallFuture:
+    future = CallFuture(loop=loop)
+    future._lb_id = call_id
+    future._lb_page = None
+    future._lb_shared = False
+    future._lb_wakeup = None
+    return future
+
+
+async def await_port_min(samples: int, per_sample: int, warmup: int, frame: str, answers: int) -> list[float]:
+    """``await`` of one round trip through the page with no bridge code: the await target's floor.
+
+    Python posts ``frame`` on the kernel's port (``PyodideLink.post``); the page's echo
+    (installed by the runner, ``bench/page/port_echo.js``) posts it back marked ``answers``
+    as the bridge marks an answer (protocol section 3);
+    the worker helper enters Python for it as for any answer (through ``callPromising`` where
+    the browser has JSPI, so that the resumed task could block), and a minimal receiver settles
+    the awaited future and resumes the task in that entry (``CallFuture.answer``, the bridge's
+    own mechanism). Left out: encoding, the pending table, the timeout timer, the page's
+    dispatch and handler, decoding. Seconds per round trip.
+    """
+    link = page.connect()
+    loop = asyncio.get_running_loop()
+    waiting: list[CallFuture] = []
+    saved = link._on_frame  # type: ignore[attr-defined]
+
+    def receive(text: str, buffers: Any) -> None:
+        if text != frame or not waiting:
+            saved(text, buffers)
+            return
+        waiting.pop().answer(None, None, may_resume=link.may_resume_here)
+
+    def one() -> CallFuture:
+        future = _fresh_call_future(loop, answers)
+        waiting.append(future)
+        link.post(frame, [])
+        return future
+
+    link._on_frame = receive  # type: ignore[attr-defined]
+    try:
+        return await _async_samples(one, samples, per_sample, warmup)
+    finally:
+        link._on_frame = saved  # type: ignore[attr-defined]
+
+
+def jspi_port_min(samples: int, per_sample: int, warmup: int, frame: str, answers: int) -> list[float]:
+    """A blocking round trip through the page with JSPI and no bridge code: the jspi target's floor.
+
+    Python posts ``frame`` on the kernel's port and blocks in ``pyodide.ffi.run_sync`` on the
+    helper's promise of the answer to ``answers`` (``awaitAnswer``), as ``call_sync`` (jspi)
+    does; the page's echo (``bench/page/port_echo.js``) posts the frame back marked
+    ``answers`` and the helper resolves that promise in JavaScript. Left out: encoding, the pending table,
+    ``can_run_sync()``, the page's dispatch and handler, decoding. Seconds per round trip.
+    """
+    from pyodide.ffi import run_sync
+
+    link = page.connect()
+    post = link.post
+    await_answer = link._await_answer  # type: ignore[attr-defined]
+
+    def one() -> None:
+        post(frame, [])
+        if run_sync(await_answer(answers)) != frame:
+            raise RuntimeError("the page's echo answered with another frame")
+
+    return _sync_samples(one, samples, per_sample, warmup)
 
 
 def bulk_sync(nbytes: int, echo: bool, samples: int, per_sample: int) -> list[float]:

@@ -162,17 +162,19 @@ class Bound:
 BOUNDS: list[Bound] = [
     Bound(
         "await_call.isolated / await_floor.isolated",
-        "one postMessage round trip (the call out, the answer back) plus one entry into Python "
-        "that resumes the awaiting task, at best one turn of Pyodide's loop: raw.postmessage + "
-        "profile.await.hop, over the floor",
-        ("profile.await.hop", "raw.postmessage"),
+        "the same round trip with no bridge code: Python posts a frame, the page's port echo posts "
+        "it back as an answer, the worker enters Python for it as for any answer (through "
+        "callPromising where JSPI exists, so that the resumed task can block) and a minimal "
+        "receiver resumes the awaiting task: profile.await.port_min, over the floor",
+        ("profile.await.port_min",),
         "await_floor.isolated",
     ),
     Bound(
         "call_sync.jspi / await_floor.plain",
-        "one stack switch (run_sync of a settled promise) plus one postMessage round trip: "
-        "profile.jspi.run_sync + raw.postmessage (of the isolated page), over the floor",
-        ("profile.jspi.run_sync", "raw.postmessage"),
+        "the same blocking round trip with no bridge code: Python posts a frame and blocks in "
+        "run_sync on the helper's promise of the answer, the page's port echo posts the frame "
+        "back and the helper resolves that promise in JS: profile.jspi.port_min, over the floor",
+        ("profile.jspi.port_min",),
         "await_floor.plain",
     ),
     Bound(

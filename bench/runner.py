@@ -511,6 +511,34 @@ def boot_bench_kernel(run: Run, open_page: Any, server: SiteServer) -> tuple[Lit
     return kernel, import_s
 
 
+#: the frame of the minimal round trips (``await_port_min``, ``jspi_port_min`` in
+#: ``bench/kernel_bench.py``) and the request id its echo is marked to answer (the bridge's own
+#: ids count up from 1)
+PORT_ECHO_FRAME = '{"bench":"port_echo"}'
+PORT_ECHO_ID = 2_000_000_000
+#: the last two arguments of the kernel's port_min functions
+ECHO_ARGS = f"{PORT_ECHO_FRAME!r}, {PORT_ECHO_ID}"
+AWAIT_PORT_MIN_LABEL = (
+    "await page.call floor: await of a round trip through the page's port echo, no bridge code "
+    "(post, echo, entry into Python, task resumed)"
+)
+JSPI_PORT_MIN_LABEL = (
+    "call_sync (jspi) floor: run_sync on a round trip through the page's port echo, no bridge code "
+    "(post, echo, awaitAnswer resolved in JS, stack switch back)"
+)
+
+
+@contextmanager
+def port_echo(kernel: LiteKernel) -> Iterator[None]:
+    """The page's port echo of ``bench/page/port_echo.js`` in place for the ``with`` block."""
+    options = {"kernelId": kernel.id, "frame": PORT_ECHO_FRAME, "answers": PORT_ECHO_ID}
+    kernel.page.evaluate(page_script("port_echo.js"), {**options, "enable": True})
+    try:
+        yield
+    finally:
+        kernel.page.evaluate(page_script("port_echo.js"), {**options, "enable": False})
+
+
 def kernel_samples(kernel: LiteKernel, call: str) -> Any:
     """Evaluate a kernel benchmark call (see ``bench/kernel_bench.py``) and return its JSON."""
     return kernel.value(call, timeout_s=STEP_TIMEOUT_S)
@@ -632,6 +660,8 @@ def interleaved_blocks(run: Run, kernel: LiteKernel) -> tuple[Samples, Samples]:
         out["await_floor.isolated"] = kernel_samples(kernel, f"await await_floor({args})")
         out["await_call.isolated"] = kernel_samples(kernel, f"await await_call_small({args})")
         out["profile.await.no_timeout"] = kernel_samples(kernel, f"await await_call_small({args}, timeout=None)")
+        with port_echo(kernel):
+            out["profile.await.port_min"] = kernel_samples(kernel, f"await await_port_min({args}, {ECHO_ARGS})")
         kcall = page.evaluate(page_script("kcall.js"), js_options(counts, samples=share, kernelId=kernel.id))
         out["kcall.isolated"] = ms_to_s(kcall["samples"])
         ws = page.evaluate(
@@ -716,6 +746,7 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             ("await_floor.isolated", "Pyodide floor: await of a resolved JS promise", small),
             ("await_call.isolated", "await page.call small JSON", small),
             ("profile.await.no_timeout", "await page.call small JSON with timeout=None (no per-call timer)", small),
+            ("profile.await.port_min", AWAIT_PORT_MIN_LABEL, small),
             ("kcall.isolated", "page->Python k.call small JSON", small),
             ("ws.small", "WebSocket page<->aiohttp round trip, small JSON", small),
             ("ws.bulk.one_way.16MiB", "WebSocket 16MiB page->aiohttp (size answered)", bulk),
@@ -918,6 +949,8 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
             out: Samples = {}
             if transport == "jspi":
                 out["call_sync.jspi"] = kernel_samples(kernel, f"call_sync_small({args})")
+                with port_echo(kernel):
+                    out["profile.jspi.port_min"] = kernel_samples(kernel, f"jspi_port_min({args}, {ECHO_ARGS})")
             out["await_floor.plain"] = kernel_samples(kernel, f"await await_floor({args})")
             out["await_call.plain"] = kernel_samples(kernel, f"await await_call_small({args})")
             kcall = kernel.page.evaluate(page_script("kcall.js"), js_options(counts, samples=share, kernelId=kernel.id))
@@ -931,6 +964,7 @@ def measure_plain(run: Run, figures: dict[str, Figure], import_times: list[float
             ("await_floor.plain", "Pyodide floor: await of a resolved JS promise (no COOP/COEP)"),
             ("await_call.plain", "await page.call small JSON (no COOP/COEP)"),
             ("kcall.plain", "page->Python k.call small JSON (no COOP/COEP)"),
+            ("profile.jspi.port_min", JSPI_PORT_MIN_LABEL),
         ):
             if key in samples:
                 figures[key] = make_figure(key, label, samples[key], per)
