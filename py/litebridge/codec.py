@@ -395,8 +395,9 @@ def encode_envelope(
     if key is None:
         return _finish(dumps(envelope), [], envelope, "message")
     value = envelope[key]
-    if (type(value) is tuple or type(value) is list) and (_all_scalars(value) or _plain(value)):
-        text = dumps(envelope)  # the common case: no copy, no walk, no buffers
+    if ((type(value) is tuple or type(value) is list) and _all_scalars(value)) or _plain(value):
+        # the common case, for arguments and results alike: no copy, no walk, no buffers
+        text = dumps(envelope)
         if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
             return text, []
         return _finish(text, [], value, root)

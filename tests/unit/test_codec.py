@@ -302,6 +302,45 @@ def test_plain_json_arguments_skip_the_walk(monkeypatch: pytest.MonkeyPatch) -> 
     assert json.loads(text)["args"] == json.loads(json.dumps([small, [small]]))
 
 
+@pytest.mark.parametrize("value", [{"op": "echo", "n": 42, "x": 1.5, "s": "héllo", "ok": True}, "text", 7, None, []])
+def test_plain_json_results_skip_the_walk(monkeypatch: pytest.MonkeyPatch, value: object) -> None:
+    # a result is a dict or a scalar more often than a list (k.call answers, window reads)
+    from litebridge import codec
+
+    class NoWalk:
+        def __init__(self) -> None:
+            raise AssertionError("a plain JSON result must not be walked")
+
+    env = {"v": 1, "id": 3, "kind": "litebridge.result", "value": value}
+    with monkeypatch.context() as patch:
+        patch.setattr(codec, "_Encoder", NoWalk)
+        text, buffers = encode_envelope(env, "value", "result")
+    assert buffers == []
+    assert json.loads(text) == env
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "error"),
+    [
+        ({"$bytes": 1}, {"$escape": {"$bytes": 1}}, None),
+        ({"k": b"x"}, {"k": {"$bytes": 0}}, None),
+        (collections.OrderedDict(a=1), {"a": 1}, None),
+        (2**53, None, r"cannot send int 9007199254740992 at result"),
+        ({"k": "\ud800"}, None, r"lone surrogate at result\['k'\]"),
+    ],
+)
+def test_results_off_the_fast_path_are_still_converted_or_refused(
+    value: object, expected: object, error: str | None
+) -> None:
+    env = {"v": 1, "id": 3, "kind": "litebridge.result", "value": value}
+    if error is not None:
+        with pytest.raises((TypeError, ValueError), match=error):
+            encode_envelope(env, "value", "result")
+        return
+    text, _ = encode_envelope(env, "value", "result")
+    assert json.loads(text)["value"] == expected
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
