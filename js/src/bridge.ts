@@ -22,7 +22,8 @@ import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, StreamKind, TRAN
 import type { HandlerRegistry } from './registry';
 import { HandlerRegistry as Registry, checkMethodName, evaluateSource, resolveHandler } from './registry';
 import type { ServedRequest } from './sabChannel';
-import { SabChannel } from './sabChannel';
+import { KEEP_AWAKE_MS, SabChannel } from './sabChannel';
+import { KeepAwake } from './keepAwake';
 import type { StreamCounts } from './streams';
 import { StreamTable } from './streams';
 import { PageHandles, PythonRefs } from './handles';
@@ -202,6 +203,11 @@ export class KernelBridge {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /**
+   * Keeps the page's event loop awake for {@link KEEP_AWAKE_MS} after each page -> Python call
+   * is sent, or until no call is pending: the answer then finds the page running.
+   */
+  private readonly awakeLoop = new KeepAwake();
+  /**
    * One timer for every pending call's deadline, not a `setTimeout` + `clearTimeout` per
    * call (as Python's side does): armed for the earliest deadline known when it was armed,
    * and left armed when calls are answered early.
@@ -249,6 +255,11 @@ export class KernelBridge {
   /** True once the kernel was disposed. */
   get closed(): boolean {
     return this._closed;
+  }
+
+  /** True while the page's event loop is kept awake for a page -> Python call just sent. */
+  get awake(): boolean {
+    return this.awakeLoop.awake;
   }
 
   /**
@@ -471,6 +482,7 @@ export class KernelBridge {
       if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => { this.postOnPort(sendPort, json, encoded.buffers); })) {
         this.postOnPort(sendPort, json, encoded.buffers);
       }
+      this.awakeLoop.extend(KEEP_AWAKE_MS);
     });
     this.syncScope?.nested.push(pending);
     return pending;
@@ -592,6 +604,7 @@ export class KernelBridge {
     }
     const pending = [...this.pending.values()];
     this.pending.clear();
+    this.awakeLoop.end();
     if (this.deadlineTimer !== undefined) {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
@@ -732,6 +745,9 @@ export class KernelBridge {
       return; // timed out, aborted or unknown: a late answer is dropped
     }
     this.pending.delete(id);
+    if (this.pending.size === 0) {
+      this.awakeLoop.end();
+    }
     entry.cleanup();
     if (envelope.kind === Kind.error) {
       this.streams.stopCall(id, `the call of "${entry.method}" failed`);

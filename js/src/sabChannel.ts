@@ -6,7 +6,8 @@
 import type { Frame } from './frame';
 import { FrameReader, FrameWriter } from './frame';
 import { CHUNK_WAIT_MS, HEADER_BYTES, PHASE_SPAN, Phase, SEQ_WRAP, Slot } from './protocol';
-import { laterTask, nativeWaitAsync } from './waitAsyncFix';
+import { KeepAwake } from './keepAwake';
+import { nativeWaitAsync } from './waitAsyncFix';
 
 /** What the bridge does with a request: the method name (for messages) and how to answer. */
 export interface ServedRequest {
@@ -113,8 +114,7 @@ export class SabChannel {
   private readonly nested: NestedRequest[] = [];
   private nestedRunning = false;
   private readonly keepAwakeMs: number;
-  private awakeUntil = 0;
-  private awakeRunning = false;
+  private readonly awakeLoop = new KeepAwake();
 
   /**
    * @param sab - The buffer from the hello (`HEADER_BYTES` of header, then the payload).
@@ -139,7 +139,7 @@ export class SabChannel {
 
   /** True while the loop that keeps the page awake after an answer runs. */
   get awake(): boolean {
-    return this.awakeRunning;
+    return this.awakeLoop.awake;
   }
 
   /** Tell the worker the page is attached (`PAGE_READY = 1`) and start the loop. */
@@ -152,6 +152,7 @@ export class SabChannel {
   /** Stop the loop; answers of handlers still running are dropped. */
   stop(): void {
     this.stopped = true;
+    this.awakeLoop.end();
     // Wake our own pending waitAsync; the worker, if still alive, re-checks and waits again.
     Atomics.notify(this.header, Slot.STATE);
   }
@@ -391,26 +392,10 @@ export class SabChannel {
     }
   }
 
-  /**
-   * Keep the page's event loop awake for `keepAwakeMs` from now (see {@link KEEP_AWAKE_MS}): one
-   * {@link laterTask} after another (`MessageChannel` tasks, never clamped timers) until then.
-   */
+  /** Keep the page's event loop awake for `keepAwakeMs` from now (see {@link KEEP_AWAKE_MS}). */
   private keepAwake(): void {
-    if (this.keepAwakeMs <= 0) {
-      return;
+    if (!this.stopped) {
+      this.awakeLoop.extend(this.keepAwakeMs);
     }
-    this.awakeUntil = performance.now() + this.keepAwakeMs;
-    if (this.awakeRunning) {
-      return;
-    }
-    this.awakeRunning = true;
-    const turn = (): void => {
-      if (!this.stopped && performance.now() < this.awakeUntil) {
-        laterTask(turn);
-      } else {
-        this.awakeRunning = false;
-      }
-    };
-    laterTask(turn);
   }
 }

@@ -1,0 +1,59 @@
+/**
+ * Keeping this thread's event loop awake for a short, bounded time.
+ *
+ * @packageDocumentation
+ */
+import { laterTask } from './waitAsyncFix';
+
+/**
+ * A loop of `MessageChannel` tasks ({@link laterTask}, never clamped timers) that keeps the
+ * event loop of this thread running until a deadline, so that a message expected soon finds
+ * the thread awake instead of asleep. Waking an idle browser thread for a message is a large
+ * part of a round trip on a loaded machine: a page kept awake this way answered `call_sync`
+ * in 0.58-0.80x the time (`python -m bench.wake`, bench/README.md), and a page -> Python
+ * `k.call` took 0.74-0.92x (bench/README.md, "seventh round"). It never blocks the thread:
+ * input, rendering and other tasks run between its turns. It ends by itself at the deadline.
+ */
+export class KeepAwake {
+  private until = 0;
+  private running = false;
+
+  /**
+   * @param later - Runs a callback on a later task; {@link laterTask} by default.
+   */
+  constructor(private readonly later: (callback: () => void) => void = laterTask) {}
+
+  /** True while the loop runs. */
+  get awake(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Keep the loop running for at least `ms` milliseconds from now (a later deadline is kept).
+   *
+   * @param ms - How long, in milliseconds; 0 or less does nothing.
+   */
+  extend(ms: number): void {
+    if (ms <= 0) {
+      return;
+    }
+    this.until = Math.max(this.until, performance.now() + ms);
+    if (this.running) {
+      return;
+    }
+    this.running = true;
+    const turn = (): void => {
+      if (performance.now() < this.until) {
+        this.later(turn);
+      } else {
+        this.running = false;
+      }
+    };
+    this.later(turn);
+  }
+
+  /** Let the loop end on its next turn (what it waited for has come, or its owner closed). */
+  end(): void {
+    this.until = 0;
+  }
+}
