@@ -6,7 +6,7 @@
 import type { Frame } from './frame';
 import { FrameReader, FrameWriter } from './frame';
 import { CHUNK_WAIT_MS, HEADER_BYTES, PHASE_SPAN, Phase, SEQ_WRAP, Slot } from './protocol';
-import { KeepAwake } from './keepAwake';
+import { KEEP_AWAKE_MS, KeepAwake } from './keepAwake';
 import { nativeWaitAsync } from './waitAsyncFix';
 
 /** What the bridge does with a request: the method name (for messages) and how to answer. */
@@ -64,15 +64,7 @@ const RECHECK_MS = 250;
  */
 const ANSWERED_RECHECK_MS = 1;
 
-/**
- * How long the page's event loop is kept awake after each sync answer, in milliseconds: a loop
- * of `MessageChannel` tasks, so that the next request of a burst of `call_sync`s finds the
- * page's main thread running instead of asleep. It never blocks the page (input, rendering and
- * other tasks run between its turns) and ends by itself. Measured with `python -m bench.wake`
- * (bench/README.md): a page kept awake answers `call_sync` in 0.58-0.80x the time of an idle
- * one, in Chromium and Firefox.
- */
-export const KEEP_AWAKE_MS = 1;
+export { KEEP_AWAKE_MS } from './keepAwake';
 
 /** One wait while `state[index] === value`: `Atomics.waitAsync`, or a sleep of `pollMs`. */
 async function waitOnce(

@@ -252,6 +252,26 @@ describe('KernelBridge over the port (async transport)', () => {
     assert.deepEqual(answer.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: '    hello' });
   });
 
+  it('keeps the worker awake from a post until the page\'s answer arrives', async () => {
+    let release: () => void = () => undefined;
+    globals.register({
+      slowEcho(x: number) {
+        return new Promise((resolve) => { release = () => { resolve(x); }; });
+      }
+    });
+    assert.equal(python.helper.awake(), false, 'not before any post');
+    const answer = python.request({ kind: 'litebridge.call', method: 'slowEcho', args: [7], sync: false });
+    assert.equal(python.helper.awake(), true, 'awake once Python posted');
+    await new Promise((resolve) => setTimeout(resolve, 30)); // longer than KEEP_AWAKE_MS
+    assert.equal(python.helper.awake(), false, 'stops by itself while the page takes long');
+    python.helper.post(JSON.stringify({ v: 1, id: 0, kind: 'litebridge.release', ids: [] }), null);
+    assert.equal(python.helper.awake(), true, 'awake again after the next post');
+    release();
+    assert.deepEqual((await answer).envelope, { v: 1, id: 1, kind: 'litebridge.result', value: 7 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(python.helper.awake(), false, 'the answer ended it');
+  });
+
   it('awaits a handler result that is a thenable but not a Promise', async () => {
     globals.register({
       later: () => ({

@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 import { FrameReader, FrameWriter } from '../frame';
+import { KEEP_AWAKE_MS, KeepAwake } from '../keepAwake';
 import type { HelloMessage, PortFrame, Transport } from '../protocol';
 import {
   CHUNK_WAIT_MS,
@@ -104,6 +105,12 @@ export interface WorkerHelper {
    * @param id - The request's id.
    */
   wake(id: number): void;
+  /**
+   * True while the worker's event loop is kept awake: for at most `KEEP_AWAKE_MS` after Python
+   * posts a frame, until the next frame arrives from the page (the answer then finds the
+   * worker running instead of asleep).
+   */
+  awake(): boolean;
 }
 
 /** How a `litebridge.apply` envelope starts its kind field, as `JSON.stringify` writes it. */
@@ -227,6 +234,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
   let seq = 0;
   /** Resolvers of {@link WorkerHelper.awaitAnswer}, by request id. */
   const answerWaits = new Map<number, (frame: string | unknown[] | undefined) => void>();
+  const awakeLoop = new KeepAwake();
   /** Sync calls this worker is inside (a callback served during one may make another). */
   let depth = 0;
   /** Receives frames: from the port, and callbacks the page writes into the SAB. */
@@ -336,6 +344,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     const jspi = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
     const promising = jspi ? (onFrame as { callPromising?: (...args: unknown[]) => Promise<unknown> }).callPromising : undefined;
     port.onmessage = (event: MessageEvent<PortFrame>) => {
+      awakeLoop.end();
       const frame = event.data;
       const buffers = frame.buffers.length > 0 ? frame.buffers.map((buffer) => new Uint8Array(buffer)) : null;
       const resolve = frame.answers === undefined ? undefined : answerWaits.get(frame.answers);
@@ -393,6 +402,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     }
     const frame: PortFrame = { json: json, buffers: copies };
     port.postMessage(frame, copies);
+    awakeLoop.extend(KEEP_AWAKE_MS);
   };
 
   const callSync = (json: string, buffers: unknown, timeoutMs: number): string | unknown[] => {
@@ -595,5 +605,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     }
   };
 
-  return { connect, post, waitPageReady, callSync, setInterrupt, awaitAnswer, wake };
+  const awake = (): boolean => awakeLoop.awake;
+
+  return { connect, post, waitPageReady, callSync, setInterrupt, awaitAnswer, wake, awake };
 }
