@@ -22,8 +22,8 @@ import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, StreamKind, TRAN
 import type { HandlerRegistry } from './registry';
 import { HandlerRegistry as Registry, checkMethodName, evaluateSource, resolveHandler } from './registry';
 import type { ServedRequest } from './sabChannel';
-import { KEEP_AWAKE_MS, SabChannel } from './sabChannel';
-import { KeepAwake } from './keepAwake';
+import { SabChannel } from './sabChannel';
+import { KEEP_AWAKE_MS, KeepAwake } from './keepAwake';
 import type { StreamCounts } from './streams';
 import { StreamTable } from './streams';
 import { PageHandles, PythonRefs } from './handles';
@@ -203,8 +203,8 @@ export class KernelBridge {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /**
-   * Keeps the page's event loop awake for {@link KEEP_AWAKE_MS} after each page -> Python call
-   * is sent, or until no call is pending: the answer then finds the page running.
+   * Keeps the page's event loop awake for `keepAwakeMs` after each page -> Python call is
+   * posted on the port, or until no call is pending: the answer then finds the page running.
    */
   private readonly awakeLoop = new KeepAwake();
   /**
@@ -235,8 +235,15 @@ export class KernelBridge {
    * @param id - The kernel id.
    * @param globalHandlers - Handlers shared by every kernel (`litebridge.register`).
    * @param pageVersion - The litebridge JS version, sent in `litebridge.ready`.
+   * @param keepAwakeMs - How long the page's event loop is kept awake after posting a page ->
+   *   Python call, in milliseconds ({@link KEEP_AWAKE_MS}); 0: never.
    */
-  constructor(id: string, globalHandlers: HandlerRegistry, pageVersion: string) {
+  constructor(
+    id: string,
+    globalHandlers: HandlerRegistry,
+    pageVersion: string,
+    private readonly keepAwakeMs: number = KEEP_AWAKE_MS
+  ) {
     this.id = id;
     this.globalHandlers = globalHandlers;
     this.pageVersion = pageVersion;
@@ -482,7 +489,6 @@ export class KernelBridge {
       if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => { this.postOnPort(sendPort, json, encoded.buffers); })) {
         this.postOnPort(sendPort, json, encoded.buffers);
       }
-      this.awakeLoop.extend(KEEP_AWAKE_MS);
     });
     this.syncScope?.nested.push(pending);
     return pending;
@@ -580,6 +586,7 @@ export class KernelBridge {
     }
     const copies = transferable(buffers);
     port.postMessage({ json, buffers: copies } satisfies PortFrame, copies);
+    this.awakeLoop.extend(this.keepAwakeMs);
   }
 
   private postRelease(pairs: [number, number][]): void {

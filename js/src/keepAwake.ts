@@ -17,13 +17,10 @@ import { laterTask } from './waitAsyncFix';
 export const KEEP_AWAKE_MS = 1;
 
 /**
- * A loop of `MessageChannel` tasks ({@link laterTask}, never clamped timers) that keeps the
- * event loop of this thread running until a deadline, so that a message expected soon finds
- * the thread awake instead of asleep. Waking an idle browser thread for a message is a large
- * part of a round trip on a loaded machine: a page kept awake this way answered `call_sync`
- * in 0.58-0.80x the time (`python -m bench.wake`, bench/README.md), and a page -> Python
- * `k.call` took 0.74-0.92x (bench/README.md, "seventh round"). It never blocks the thread:
- * input, rendering and other tasks run between its turns. It ends by itself at the deadline.
+ * The loop behind {@link KEEP_AWAKE_MS}: one {@link laterTask} after another (`MessageChannel`
+ * tasks, never clamped timers) until a deadline, so that a message expected soon finds this
+ * thread running instead of asleep. Its owner extends the deadline when it sends something and
+ * may end the loop early when the answer has come.
  */
 export class KeepAwake {
   private until = 0;
@@ -34,9 +31,9 @@ export class KeepAwake {
    */
   constructor(private readonly later: (callback: () => void) => void = laterTask) {}
 
-  /** True while the loop runs. */
+  /** True while the thread is kept awake: the loop runs and its deadline is ahead. */
   get awake(): boolean {
-    return this.running;
+    return this.running && performance.now() < this.until;
   }
 
   /**

@@ -267,7 +267,9 @@ describe('KernelBridge over the port (async transport)', () => {
     python.helper.post(JSON.stringify({ v: 1, id: 0, kind: 'litebridge.release', ids: [] }), null);
     assert.equal(python.helper.awake(), true, 'awake again after the next post');
     release();
-    assert.deepEqual((await answer).envelope, { v: 1, id: 1, kind: 'litebridge.result', value: 7 });
+    const back = await answer; // resumed right after the answer's onmessage, well within KEEP_AWAKE_MS
+    assert.equal(python.helper.awake(), false, 'the answer ended it before its deadline');
+    assert.deepEqual(back.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: 7 });
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(python.helper.awake(), false, 'the answer ended it');
   });

@@ -64,8 +64,8 @@ describe('KeepAwake', () => {
 
 describe('KernelBridge keeps the page awake while a page -> Python call is pending', () => {
   /** A connected bridge whose Python side is a MessagePort the test answers by hand. */
-  const connect = (): { bridge: KernelBridge; python: MessagePort; requests: { id: number }[] } => {
-    const bridge = new KernelBridge('kernel-awake', new HandlerRegistry(), '0.1.0');
+  const connect = (keepAwakeMs?: number): { bridge: KernelBridge; python: MessagePort; requests: { id: number }[] } => {
+    const bridge = new KernelBridge('kernel-awake', new HandlerRegistry(), '0.1.0', keepAwakeMs);
     const channel = new MessageChannel();
     const requests: { id: number }[] = [];
     channel.port1.onmessage = (event: MessageEvent<{ json: string }>) => {
@@ -82,7 +82,7 @@ describe('KernelBridge keeps the page awake while a page -> Python call is pendi
   };
 
   it('is awake from the call until its answer, then stops', { timeout: 5000 }, async () => {
-    const { bridge, python, requests } = connect();
+    const { bridge, python, requests } = connect(60_000); // only the answer can end it in time
     try {
       assert.equal(bridge.awake, false, 'not before any call');
       const result = bridge.call('echo');
@@ -90,8 +90,10 @@ describe('KernelBridge keeps the page awake while a page -> Python call is pendi
       while (requests.length === 0) {
         await sleep(1);
       }
+      assert.equal(bridge.awake, true, 'still awake while the call is pending');
       answer(python, requests[0].id);
       assert.equal(await result, requests[0].id);
+      assert.equal(bridge.awake, false, 'the answer ended it');
       await sleep(20);
       assert.equal(bridge.awake, false, 'asleep once nothing is pending');
     } finally {

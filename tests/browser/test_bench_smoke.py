@@ -386,6 +386,17 @@ def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules:
     jspi = targets["call_sync.jspi / await_floor.plain"]["bound"]
     assert jspi["values"] == [None]
     assert jspi["reachable"] is None
+    # with its floors: the measured minimal jspi round trip over the plain page's await floor
+    rep_jspi = {
+        **rep,
+        "await_floor.plain": fig("await_floor.plain", 200e-6),
+        "call_sync.jspi": fig("call_sync.jspi", 600e-6),
+        "profile.jspi.port_min": fig("profile.jspi.port_min", 420e-6),
+    }
+    jspi_targets = {t["name"]: t for t in report.evaluate([rep_jspi])["targets"]}
+    jspi_bound = jspi_targets["call_sync.jspi / await_floor.plain"]["bound"]
+    assert jspi_bound["values"] == [pytest.approx(2.1)]  # 420 / 200 > 2
+    assert jspi_bound["reachable"] is False
     assert "bound" not in targets["call_sync.sab / raw.sab_sync"]
     header, rows = report.tables([rep], report.evaluate([rep]))[2]
     assert header[-1] == "best possible here"
