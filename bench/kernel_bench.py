@@ -51,19 +51,6 @@ async def setup() -> dict[str, Any]:
     return {"transport": litebridge.transport}
 
 
-def _sync_samples(call: Callable[[], object], samples: int, per_sample: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        call()
-    out = []
-    clock = time.perf_counter
-    for _ in range(samples):
-        started = clock()
-        for _ in range(per_sample):
-            call()
-        out.append((clock() - started) / per_sample)
-    return out
-
-
 #: the least duration of one sample of a microsecond-scale piece (seconds): the clock is
 #: coarsened (``time.perf_counter`` reads ``performance.now()``: 5 us where cross-origin isolated
 #: in the High Resolution Time spec's recommendation, 100 us without COOP/COEP, 20 us in an isolated
@@ -72,8 +59,10 @@ def _sync_samples(call: Callable[[], object], samples: int, per_sample: int, war
 MIN_SAMPLE_S = 0.002
 
 
-def _fast_samples(call: Callable[[], object], samples: int, ops: int, warmup: int) -> list[float]:
-    """As :func:`_sync_samples`, each sample repeating its ``ops`` calls until it lasts :data:`MIN_SAMPLE_S`."""
+def _sync_samples(
+    call: Callable[[], object], samples: int, per_sample: int, warmup: int, min_s: float = 0.0
+) -> list[float]:
+    """Seconds per call: each sample runs ``per_sample`` calls, again until it lasts ``min_s``."""
     for _ in range(warmup):
         call()
     out = []
@@ -82,11 +71,11 @@ def _fast_samples(call: Callable[[], object], samples: int, ops: int, warmup: in
         started = clock()
         done = 0
         while True:
-            for _ in range(ops):
+            for _ in range(per_sample):
                 call()
-            done += ops
+            done += per_sample
             elapsed = clock() - started
-            if elapsed >= MIN_SAMPLE_S:
+            if elapsed >= min_s:
                 break
         out.append(elapsed / done)
     return out
@@ -168,7 +157,7 @@ def profile_jspi_parts(samples: int, per_sample: int, warmup: int, fast_ops: int
     from pyodide.ffi import can_run_sync, run_sync
 
     return {
-        "can_run_sync": _fast_samples(can_run_sync, samples, fast_ops, warmup),
+        "can_run_sync": _sync_samples(can_run_sync, samples, fast_ops, warmup, MIN_SAMPLE_S),
         "run_sync": _sync_samples(lambda: run_sync(_resolved(1)), samples, per_sample, warmup),
     }
 
@@ -288,10 +277,10 @@ def profile_call_sync(samples: int, per_sample: int, warmup: int) -> dict[str, l
     noop = run_js("(text) => text.length")
     fast = per_sample * FAST_FACTOR  # the parts in Python take microseconds: more per sample
     return {
-        "encode": _fast_samples(encode, samples, fast, warmup),
+        "encode": _sync_samples(encode, samples, fast, warmup, MIN_SAMPLE_S),
         "sab": _sync_samples(sab, samples, per_sample, warmup),
-        "decode": _fast_samples(decode, samples, fast, warmup),
-        "ffi": _fast_samples(lambda: noop(text), samples, fast, warmup),
+        "decode": _sync_samples(decode, samples, fast, warmup, MIN_SAMPLE_S),
+        "ffi": _sync_samples(lambda: noop(text), samples, fast, warmup, MIN_SAMPLE_S),
     }
 
 
@@ -380,12 +369,12 @@ def profile_call_sync_parts(samples: int, per_sample: int, warmup: int) -> dict[
     return {
         "full": _sync_samples(full, samples, per_sample, warmup),
         "full_nogc": full_samples_without_gc(),
-        "checks": _fast_samples(checks, samples, fast, warmup),
-        "encode": _fast_samples(encode, samples, fast, warmup),
+        "checks": _sync_samples(checks, samples, fast, warmup, MIN_SAMPLE_S),
+        "encode": _sync_samples(encode, samples, fast, warmup, MIN_SAMPLE_S),
         "link": _sync_samples(via_link, samples, per_sample, warmup),
         "helper": helper_samples(),
-        "decode": _fast_samples(decode, samples, fast, warmup),
-        "clock": _fast_samples(time.perf_counter, samples, fast, warmup),
+        "decode": _sync_samples(decode, samples, fast, warmup, MIN_SAMPLE_S),
+        "clock": _sync_samples(time.perf_counter, samples, fast, warmup, MIN_SAMPLE_S),
         "counts": {"fast": fast, "slow": per_sample},
         "frame": text,
     }
@@ -450,8 +439,10 @@ def profile_kcall_parts(samples: int, per_sample: int, warmup: int, frame: str) 
         "deliver": deliver_samples(),
         "serve": _sync_samples(lambda: page._on_frame(frame, None), samples, per_sample, warmup),
         "serve_nopost": serve_nopost_samples(),
-        "decode": _fast_samples(lambda: decode_envelope(frame), samples, fast, warmup),
-        "invoke": _fast_samples(lambda: registry.invoke(call_id, method, list(args)), samples, fast, warmup),
+        "decode": _sync_samples(lambda: decode_envelope(frame), samples, fast, warmup, MIN_SAMPLE_S),
+        "invoke": _sync_samples(
+            lambda: registry.invoke(call_id, method, list(args)), samples, fast, warmup, MIN_SAMPLE_S
+        ),
         "post": _sync_samples(lambda: link.post(answer_text, []), samples, per_sample, warmup),
         "counts": {"fast": fast, "slow": per_sample},
     }

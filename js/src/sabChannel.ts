@@ -64,8 +64,6 @@ const RECHECK_MS = 250;
  */
 const ANSWERED_RECHECK_MS = 1;
 
-export { KEEP_AWAKE_MS } from './keepAwake';
-
 /** One wait while `state[index] === value`: `Atomics.waitAsync`, or a sleep of `pollMs`. */
 async function waitOnce(
   waitAsync: WaitAsyncFn | null,

@@ -7,8 +7,9 @@ import { describe, it } from 'node:test';
 
 import type { Frame } from '../src/frame';
 import { FrameWriter } from '../src/frame';
+import { KEEP_AWAKE_MS } from '../src/keepAwake';
 import { HEADER_BYTES, PHASE_SPAN, Phase, SAB_BYTES, Slot } from '../src/protocol';
-import { KEEP_AWAKE_MS, SabChannel } from '../src/sabChannel';
+import { SabChannel } from '../src/sabChannel';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -370,22 +370,18 @@ def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules:
         "kcall.isolated": fig("kcall.isolated", 400e-6),
         "profile.kcall.port_min": fig("profile.kcall.port_min", 250e-6),
     }
+
+    def check_bound(figures: dict[str, Any], target: str, value: float | None, reachable: bool | None) -> None:
+        bound = {t["name"]: t for t in report.evaluate([figures])["targets"]}[target]["bound"]
+        assert bound["values"] == [None if value is None else pytest.approx(value)], target
+        assert bound["reachable"] is reachable, target
+
     targets = {t["name"]: t for t in report.evaluate([rep])["targets"]}
-    await_bound = targets["await_call.isolated / await_floor.isolated"]["bound"]
-    assert await_bound["values"] == [pytest.approx(1.55)]  # 310 / 200 > 1.5
-    assert await_bound["reachable"] is False
-    kcall_bound = targets["kcall.isolated / raw.postmessage"]["bound"]
-    assert kcall_bound["values"] == [pytest.approx(250 / 150)]  # under 2: the bridge could meet it
-    assert kcall_bound["reachable"] is True
-    one_way = targets["bulk.sab.one_way.16MiB MB/s"]["bound"]
-    echo = targets["bulk.sab.round_trip.16MiB MB/s"]["bound"]
-    assert one_way["values"] == [pytest.approx(800.0)]
-    assert one_way["reachable"] is False
-    assert echo["values"] == [pytest.approx(400.0)]
-    assert echo["reachable"] is False
-    jspi = targets["call_sync.jspi / await_floor.plain"]["bound"]
-    assert jspi["values"] == [None]
-    assert jspi["reachable"] is None
+    check_bound(rep, "await_call.isolated / await_floor.isolated", 1.55, False)  # 310 / 200 > 1.5
+    check_bound(rep, "kcall.isolated / raw.postmessage", 250 / 150, True)  # under 2: the bridge could meet it
+    check_bound(rep, "bulk.sab.one_way.16MiB MB/s", 800.0, False)
+    check_bound(rep, "bulk.sab.round_trip.16MiB MB/s", 400.0, False)
+    check_bound(rep, "call_sync.jspi / await_floor.plain", None, None)  # its floors are missing
     # with its floors: the measured minimal jspi round trip over the plain page's await floor
     rep_jspi = {
         **rep,
@@ -393,10 +389,7 @@ def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules:
         "call_sync.jspi": fig("call_sync.jspi", 600e-6),
         "profile.jspi.port_min": fig("profile.jspi.port_min", 420e-6),
     }
-    jspi_targets = {t["name"]: t for t in report.evaluate([rep_jspi])["targets"]}
-    jspi_bound = jspi_targets["call_sync.jspi / await_floor.plain"]["bound"]
-    assert jspi_bound["values"] == [pytest.approx(2.1)]  # 420 / 200 > 2
-    assert jspi_bound["reachable"] is False
+    check_bound(rep_jspi, "call_sync.jspi / await_floor.plain", 2.1, False)  # 420 / 200 > 2
     assert "bound" not in targets["call_sync.sab / raw.sab_sync"]
     header, rows = report.tables([rep], report.evaluate([rep]))[2]
     assert header[-1] == "best possible here"
