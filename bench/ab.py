@@ -1,4 +1,4 @@
-"""Before/after comparison of builds of the site, in one Chromium run (``python -m bench.ab``).
+"""Before/after comparison of builds of the site, in one browser run (``python -m bench.ab``).
 
 Each change to the bridge was kept only if it paid in this comparison: the site built before
 the change and the sites built after each change are served side by side (all with COOP/COEP,
@@ -10,9 +10,11 @@ Prints the p50 of each figure per build and its ratio to the first build (below 
 Usage::
 
     .venv/bin/python -m bench.ab --site before=/tmp/site-before --site after=_output \\
-        [--blocks 6] [--figures call_sync,await_call,kcall] [--plain]
+        [--blocks 6] [--figures call_sync,await_call,kcall] [--plain] [--browser firefox]
 
 ``--plain`` serves the sites without COOP/COEP: ``call_sync`` then uses transport ``jspi``.
+``--browser firefox`` measures in Debian's Firefox ESR (driven as in the tests, behind a proxy
+that refuses every non-local host) instead of Chromium.
 
 Figures: ``call_sync`` (small JSON, sab), ``await_call`` (``await page.call``), ``kcall``
 (page -> Python ``k.call``), ``page_serve`` (the page's CPU per sync call, ``page_serve.js``),
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,7 @@ for _path in (ROOT / "py", ROOT / "tests" / "browser"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from browsers import ProxiedBrowser  # noqa: E402
 from harness import CHROMIUM, CHROMIUM_ARGS, LiteKernel, NetworkGuard, wait_for_app  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -85,6 +90,40 @@ def _measure_one(kernel: LiteKernel, figure: str, samples: int, per_sample: int)
     raise ValueError(f"unknown figure {figure!r}: expected one of {FIGURES}")
 
 
+def _browser(stack: ExitStack, name: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Start browser ``name`` in ``stack``: a page opener and what its guard refused so far.
+
+    Chromium: Playwright, a fresh context per page with non-local requests aborted. Firefox:
+    ``browsers.ProxiedBrowser`` (puppeteer-core, behind a proxy that refuses non-local hosts).
+    """
+    if name == "firefox":
+        firefox = stack.enter_context(closing(ProxiedBrowser("firefox")))
+        return firefox.open, lambda: list(firefox.blocked)
+    playwright = stack.enter_context(sync_playwright())
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
+    stack.callback(browser.close)
+    guard = NetworkGuard()
+
+    def open_page(url: str) -> Any:
+        context = browser.new_context()
+        guard.install(context)
+        page = context.new_page()
+        page.goto(url)
+        return page
+
+    return open_page, lambda: list(guard.blocked)
+
+
+def _boot(name: str, page: Any) -> LiteKernel:
+    """Boot a kernel in ``page`` (the app's page) and load the bench's kernel code into it."""
+    wait_for_app(page)
+    kernel = LiteKernel(page, boot_timeout_s=90)
+    kernel.run(KERNEL_SOURCE, timeout_s=300)
+    transport = kernel.value("await setup()")["transport"]
+    print(f"{name}: transport {transport}", file=sys.stderr, flush=True)
+    return kernel
+
+
 def main(argv: list[str] | None = None) -> int:
     """Compare two site builds; print p50 per figure and the ratio B / A."""
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.splitlines()[0])
@@ -96,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--plain",
         action="store_true",
-        help="serve the sites without COOP/COEP: call_sync then measures transport jspi (Chromium)",
+        help="serve the sites without COOP/COEP: call_sync then measures transport jspi",
     )
+    parser.add_argument("--browser", choices=("chromium", "firefox"), default="chromium", help="default chromium")
     args = parser.parse_args(argv)
     figures = [name for name in args.figures.split(",") if name]
     sites = dict(item.split("=", 1) for item in args.site)
@@ -109,21 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     results: dict[str, dict[str, list[float]]] = {name: {} for name in names}
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
-            kernels: dict[str, Any] = {}
-            guard = NetworkGuard()
-            for name, (server, _thread) in zip(names, servers, strict=True):
-                context = browser.new_context()
-                guard.install(context)
-                page = context.new_page()
-                page.goto(server.url + "lab/index.html")
-                wait_for_app(page)
-                kernel = LiteKernel(page, boot_timeout_s=90)
-                kernel.run(KERNEL_SOURCE, timeout_s=300)
-                transport = kernel.value("await setup()")["transport"]
-                print(f"{name}: transport {transport}", file=sys.stderr, flush=True)
-                kernels[name] = kernel
+        with ExitStack() as stack:
+            open_page, blocked = _browser(stack, args.browser)
+            kernels = {
+                name: _boot(name, open_page(server.url + "lab/index.html"))
+                for name, (server, _) in zip(names, servers, strict=True)
+            }
             for block in range(args.blocks):
                 order = names[block % len(names) :] + names[: block % len(names)]
                 for name in order:
@@ -132,9 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                         for key, values in measured.items():
                             results[name].setdefault(key, []).extend(values)
                 print(f"block {block + 1}/{args.blocks} done", file=sys.stderr, flush=True)
-            browser.close()
-            if guard.blocked:
-                print(f"ERROR: non-local requests: {guard.blocked}", file=sys.stderr)
+            if blocked():
+                print(f"ERROR: non-local requests: {blocked()}", file=sys.stderr)
                 return 1
     finally:
         for server, thread in servers:
