@@ -51,7 +51,7 @@ SMALL = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}
 FIGURES = ("call_sync", "await_call", "kcall", "page_serve", "bulk", "echo", "parts", "kcall_parts")
 #: the request frame of ``call_sync("bench_echo", SMALL)`` as the kernel encodes it
 FRAME = (
-    '{"v":1,"id":1,"kind":"litebridge.call","method":"bench_echo",'
+    '{"v":2,"id":1,"kind":"litebridge.call","method":"bench_echo",'
     '"args":[{"op":"echo","n":42,"x":1.5,"s":"hello","ok":true}],"sync":true}'
 )
 

@@ -258,7 +258,7 @@ def profile_call_sync(samples: int, per_sample: int, warmup: int) -> dict[str, l
     answer; ``ffi``: a bare call of a JS function taking the same JSON string (the FFI cost).
     """
     link = page.connect()
-    envelope = {"v": 1, "id": 1, "kind": "litebridge.call", "method": "bench_echo", "args": (SMALL,), "sync": True}
+    envelope = {"v": 2, "id": 1, "kind": "litebridge.call", "method": "bench_echo", "args": (SMALL,), "sync": True}
 
     def encode() -> object:
         return encode_envelope(envelope, "args", "args")
@@ -462,7 +462,7 @@ def kcall_minimal_receiver(enable: bool) -> None:
     if enable:
         if _saved_on_frame:
             raise RuntimeError("the minimal receiver is already in place")
-        answer, _ = encode_envelope({"v": 1, "id": 1, "kind": "litebridge.result", "value": SMALL}, "value", "result")
+        answer, _ = encode_envelope({"v": 2, "id": 1, "kind": "litebridge.result", "value": SMALL}, "value", "result")
         _saved_on_frame.append(link._on_frame)  # type: ignore[attr-defined]
         link._on_frame = lambda _text, _buffers: link.post(answer, [])  # type: ignore[attr-defined]
     elif _saved_on_frame:

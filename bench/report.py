@@ -384,7 +384,7 @@ KCALL_BREAKDOWN: list[tuple[str, str]] = [
     ("raw.postmessage", "floor: postMessage round trip page -> empty worker -> page (both hops, wake-ups)"),
     ("worker_min", "port_min - floor: the kernel's worker answering with least work (onmessage, FFI in, a post)"),
     ("python", "port - port_min: the bridge's Python serving the call (decode, route, bench.echo, encode)"),
-    ("profile.kcall.settle", "page: the answer's onPortMessage + promise chain to the caller's await"),
+    ("profile.kcall.settle", "page: the answer's onFrame + promise chain to the caller's await"),
     ("rest", "full - send - settle - port: what the pieces timed alone do not show"),
 ]
 #: the worker's pieces timed in loops inside the kernel (hot, back to back): they show what

@@ -1,30 +1,35 @@
 // The page's side of the minimal round trips (await_port_min, jspi_port_min in
-// bench/kernel_bench.py): with `enable`, a temporary onmessage on the kernel's port posts every
-// frame whose JSON is exactly `frame` straight back, marked `answers: answers` as the bridge
-// marks an answer (docs/protocol.md section 3); any other frame goes on to the bridge's own
-// handler. Without `enable`, the bridge's handler is put back. No bridge code runs for an
-// echoed frame: one structured clone each way, as in raw_floor.js's postMessage round trip.
+// bench/kernel_bench.py): with `enable`, a temporary listener on the kernel's Worker, in place of
+// the bridge's own, posts every frame whose JSON is exactly `frame` straight back, marked
+// `answers: answers` as the bridge marks an answer (docs/protocol.md section 3); any other
+// message goes on to the bridge's own listener. Without `enable`, the bridge's listener is put
+// back. No bridge code runs for an echoed frame: one structured clone each way, as in
+// raw_floor.js's postMessage round trip.
 // Run in the page with page.evaluate(source, options); returns true.
 async ({ kernelId, frame, answers, enable }) => {
   const k = await window.litebridge.kernel(kernelId, { timeoutMs: 30000 });
-  const port = k.port;
-  if (!(port instanceof MessagePort)) throw new Error('the kernel bridge has no port');
-  const SAVED = '__litebridgeBenchEchoSaved';
+  const worker = k.worker;
+  const own = k.onWorkerMessage;
+  if (worker == null || typeof own !== 'function') throw new Error('the kernel bridge has no Worker');
+  const MARK = 'litebridge.frame';
+  const SAVED = '__litebridgeBenchEcho';
   if (enable) {
-    if (port[SAVED] !== undefined) throw new Error('the port echo is already installed');
-    const saved = port.onmessage;
-    port[SAVED] = saved;
-    port.onmessage = (event) => {
-      if (event.data?.json === frame) {
-        port.postMessage({ json: frame, buffers: [], answers });
+    if (worker[SAVED] !== undefined) throw new Error('the port echo is already installed');
+    const echo = (event) => {
+      if (event.data?.lb === MARK && event.data.json === frame) {
+        worker.postMessage({ lb: MARK, json: frame, buffers: [], answers }, []);
         return;
       }
-      saved.call(port, event);
+      own(event);
     };
+    worker[SAVED] = echo;
+    worker.removeEventListener('message', own);
+    worker.addEventListener('message', echo);
   } else {
-    if (port[SAVED] === undefined) throw new Error('the port echo is not installed');
-    port.onmessage = port[SAVED];
-    delete port[SAVED];
+    if (worker[SAVED] === undefined) throw new Error('the port echo is not installed');
+    worker.removeEventListener('message', worker[SAVED]);
+    worker.addEventListener('message', own);
+    delete worker[SAVED];
   }
   return true;
 }

@@ -1,8 +1,8 @@
 /**
- * One bridge per kernel: the port, page -> Python calls, and serving Python -> page calls.
+ * One bridge per kernel: its frames, page -> Python calls, and serving Python -> page calls.
  *
- * Independent of JupyterLab: it is attached with the kernel's hello, so that it can be
- * exercised with a plain `MessageChannel` in tests.
+ * Independent of JupyterLab: it is attached with the kernel's hello and `Worker`, so that it
+ * can be exercised with a plain `MessageChannel` standing in for the Worker in tests.
  *
  * @packageDocumentation
  */
@@ -13,12 +13,12 @@ import { handlerThis, ServingCall } from './handlerContext';
 import type {
   CancelMessage,
   Envelope,
+  ChannelFrame,
   HelloMessage,
-  PortFrame,
   Transport,
   WireError
 } from './protocol';
-import { DEFAULT_TIMEOUT_MS, ErrorCode, Kind, PROTOCOL_VERSION, StreamKind, TRANSPORTS } from './protocol';
+import { DEFAULT_TIMEOUT_MS, ErrorCode, FRAME_MARK, isChannelFrame, Kind, PROTOCOL_VERSION, StreamKind, TRANSPORTS } from './protocol';
 import type { HandlerRegistry } from './registry';
 import { HandlerRegistry as Registry, checkMethodName, evaluateSource, resolveHandler } from './registry';
 import type { ServedRequest } from './sabChannel';
@@ -27,6 +27,16 @@ import type { StreamCounts } from './streams';
 import { StreamTable } from './streams';
 import { PageHandles, PythonRefs } from './handles';
 import { WindowOps } from './windowOps';
+
+/**
+ * The kernel's `Worker`, as the bridge uses it: every frame travels on it, in both directions
+ * (protocol section 3). A `Worker` is one; so is a started `MessagePort`.
+ */
+export interface KernelWorker {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent<unknown>) => void): void;
+  removeEventListener(type: 'message', listener: (event: MessageEvent<unknown>) => void): void;
+}
 
 /** Options of {@link KernelBridge.invoke}. */
 export interface InvokeOptions {
@@ -53,8 +63,8 @@ const DEADLINE_SLACK_MS = 1;
 const noop = (): void => undefined;
 
 /**
- * Refuse a kernel's hello: answer on its port with a `litebridge.error` of id 0 (protocol
- * section 2), so that Python raises `BridgeUnavailable` with `reason` at once instead of
+ * Refuse a kernel's hello: answer on its refusal port with a `litebridge.error` of id 0
+ * (protocol sections 1 and 2), which every protocol version reads, so that Python raises `BridgeUnavailable` with `reason` at once instead of
  * waiting for a page that will never serve it.
  *
  * @param hello - The hello to refuse.
@@ -67,7 +77,7 @@ export function refuseHello(hello: HelloMessage, reason: string): void {
     return;
   }
   const refusal = { v: PROTOCOL_VERSION, id: 0, kind: Kind.error, error: bridgeWireError(ErrorCode.badRequest, reason) };
-  port.postMessage({ json: JSON.stringify(refusal), buffers: [] } satisfies PortFrame);
+  port.postMessage({ lb: FRAME_MARK, json: JSON.stringify(refusal), buffers: [] } satisfies ChannelFrame);
 }
 
 /** True for a structured-clone object that is a litebridge hello. */
@@ -195,7 +205,13 @@ export class KernelBridge {
 
   private readonly globalHandlers: HandlerRegistry;
   private readonly pageVersion: string;
-  private port: MessagePort | null = null;
+  /** The kernel's Worker once attached; null before the hello and once detached. */
+  private worker: KernelWorker | null = null;
+  private readonly onWorkerMessage = (event: MessageEvent<unknown>): void => {
+    if (isChannelFrame(event.data)) {
+      this.onFrame(event.data);
+    }
+  };
   private sab: SabChannel | null = null;
   private _transport: Transport = 'async';
   private _closed = false;
@@ -222,7 +238,7 @@ export class KernelBridge {
   /** Serves `litebridge.op` for Python's `window`. */
   private readonly windowOps = new WindowOps(this.pageHandles, this.pythonRefs);
   private connectedWaiters: (() => void)[] = [];
-  /** While the handler of a sync port call runs: the page -> Python calls it made. */
+  /** While the handler of a sync (jspi) call runs: the page -> Python calls it made. */
   private syncScope: { nested: Promise<unknown>[] } | null = null;
 
   /**
@@ -243,7 +259,7 @@ export class KernelBridge {
 
   /** True once the kernel's hello has arrived, until the kernel is disposed. */
   get connected(): boolean {
-    return this.port !== null && !this._closed;
+    return this.worker !== null && !this._closed;
   }
 
   /** True once the kernel was disposed. */
@@ -284,14 +300,16 @@ export class KernelBridge {
   }
 
   /**
-   * Attach to the kernel's worker side, from its hello: answer `litebridge.ready` on the
-   * port and, with a SAB, set `PAGE_READY` and start serving synchronous calls. A second
-   * hello (the kernel re-imported litebridge) replaces the first; calls pending on the old
-   * port reject with code `closed`.
+   * Attach to the kernel's worker side, from its hello: listen for frames on the kernel's
+   * Worker, answer `litebridge.ready` there and, with a SAB, set `PAGE_READY` and start
+   * serving synchronous calls. A second hello (the kernel re-imported litebridge) replaces the
+   * first; calls pending on the old connection reject with code `closed`.
    *
    * @param hello - The hello received on the kernel's Worker.
+   * @param worker - That Worker: frames travel on it in both directions (protocol section 3).
+   *   A hello of another protocol version is refused on its refusal port instead.
    */
-  attach(hello: HelloMessage): void {
+  attach(hello: HelloMessage, worker: KernelWorker): void {
     if (this._closed) {
       return;
     }
@@ -302,23 +320,18 @@ export class KernelBridge {
       );
       return;
     }
-    if (this.port !== null) {
+    if (this.worker !== null) {
       this.detach('the kernel reconnected');
     }
     this.pyodideVersion = hello.pyodide;
     this.pythonVersion = hello.python;
     this._transport =
       hello.sab !== null ? 'sab' : hello.transport !== undefined && TRANSPORTS.includes(hello.transport) ? hello.transport : 'async';
-    const port = hello.port;
-    this.port = port;
-    port.onmessage = (event: MessageEvent<unknown>) => {
-      this.onPortMessage(event.data);
-    };
-    port.start();
-    port.postMessage({
-      json: JSON.stringify({ v: PROTOCOL_VERSION, id: 0, kind: Kind.ready, page: this.pageVersion }),
-      buffers: []
-    } satisfies PortFrame);
+    // The refusal port carries nothing once the hello is accepted (protocol section 1).
+    (hello.port as MessagePort | undefined)?.close();
+    this.worker = worker;
+    worker.addEventListener('message', this.onWorkerMessage);
+    this.post({ json: JSON.stringify({ v: PROTOCOL_VERSION, id: 0, kind: Kind.ready, page: this.pageVersion }), buffers: [] });
     if (hello.sab !== null) {
       this.sab = new SabChannel(hello.sab, (frame) => this.serveSync(frame));
       this.sab.start();
@@ -429,15 +442,15 @@ export class KernelBridge {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const { signal } = options;
     const deadline = performance.now() + timeoutMs;
-    let port: MessagePort | null;
+    let worker: KernelWorker | null;
     let json: string;
     try {
       signal?.throwIfAborted();
       if (!this.connected) {
         await this.whenConnected(timeoutMs, signal);
       }
-      port = this.port;
-      if (port === null || this._closed) {
+      worker = this.worker;
+      if (worker === null || this._closed) {
         throw new BridgeError(ErrorCode.closed, `kernel ${this.id} was restarted or shut down`);
       }
       signal?.throwIfAborted();
@@ -448,7 +461,7 @@ export class KernelBridge {
       this.streams.discard(streams);
       throw error;
     }
-    const sendPort: MessagePort = port;
+    const sendTo: KernelWorker = worker;
     const pending = new Promise<unknown>((resolve, reject) => {
       const onAbort = (): void => {
         const entry = this.pending.get(id);
@@ -467,9 +480,9 @@ export class KernelBridge {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       // Python blocked in a SAB call reads it from the SAB and serves it at once (re-entry);
-      // otherwise (or if the SAB call ends meanwhile) it goes on the port.
-      if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => { this.postOnPort(sendPort, json, encoded.buffers); })) {
-        this.postOnPort(sendPort, json, encoded.buffers);
+      // otherwise (or if the SAB call ends meanwhile) it goes on the kernel's Worker.
+      if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => { this.postTo(sendTo, json, encoded.buffers); })) {
+        this.postTo(sendTo, json, encoded.buffers);
       }
     });
     this.syncScope?.nested.push(pending);
@@ -562,12 +575,12 @@ export class KernelBridge {
     });
   }
 
-  private postOnPort(port: MessagePort, json: string, buffers: readonly Uint8Array[]): void {
-    if (port !== this.port) {
+  private postTo(worker: KernelWorker, json: string, buffers: readonly Uint8Array[]): void {
+    if (worker !== this.worker) {
       return; // detached meanwhile: the call was rejected with closed
     }
     const copies = transferable(buffers);
-    port.postMessage({ json, buffers: copies } satisfies PortFrame, copies);
+    worker.postMessage({ lb: FRAME_MARK, json, buffers: copies } satisfies ChannelFrame, copies);
   }
 
   private postRelease(pairs: [number, number][]): void {
@@ -578,11 +591,8 @@ export class KernelBridge {
     this.streams.close(new BridgeError(ErrorCode.closed, `kernel ${this.id}: ${reason} while a stream was open`));
     this.sab?.stop();
     this.sab = null;
-    if (this.port !== null) {
-      this.port.onmessage = null;
-      this.port.close();
-      this.port = null;
-    }
+    this.worker?.removeEventListener('message', this.onWorkerMessage);
+    this.worker = null;
     this.pageHandles.clear();
     this.pythonRefs.clear();
     const serving = [...this.serving.values()];
@@ -620,26 +630,27 @@ export class KernelBridge {
   }
 
   /**
-   * Post one frame on the port (nothing once detached).
+   * Post one frame on the kernel's Worker (nothing once detached).
    *
    * @param frame - The frame.
    * @param answers - The id of the kernel's request this frame answers, sent along as the
-   *   port frame's `answers` (protocol section 3); undefined for every other frame.
+   *   channel frame's `answers` (protocol section 3); undefined for every other frame.
    */
   private post(frame: Frame, answers?: number): void {
-    if (this.port === null) {
+    if (this.worker === null) {
       return;
     }
     const buffers = transferable(frame.buffers);
-    const message: PortFrame = answers === undefined ? { json: frame.json, buffers } : { json: frame.json, buffers, answers };
-    this.port.postMessage(message, buffers);
+    const message: ChannelFrame =
+      answers === undefined ? { lb: FRAME_MARK, json: frame.json, buffers } : { lb: FRAME_MARK, json: frame.json, buffers, answers };
+    this.worker.postMessage(message, buffers);
   }
 
-  private onPortMessage(data: unknown): void {
-    if (data === null || typeof data !== 'object' || typeof (data as PortFrame).json !== 'string') {
+  private onFrame(data: ChannelFrame): void {
+    if (typeof data.json !== 'string') {
       return;
     }
-    const { json, buffers } = data as PortFrame;
+    const { json, buffers } = data;
     const received = Array.isArray(buffers) ? buffers : [];
     const envelope = parseEnvelope(json);
     if (envelope === null) {

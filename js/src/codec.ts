@@ -336,7 +336,7 @@ export class DecodeError extends RangeError {
   }
 }
 
-/** A binary buffer as received: from the port (`ArrayBuffer`) or a frame (`Uint8Array`). */
+/** A binary buffer as received: in a channel frame (`ArrayBuffer`) or a frame (`Uint8Array`). */
 export type ReceivedBuffer = ArrayBuffer | Uint8Array;
 
 /**

@@ -61,6 +61,7 @@ function workerOf(kernel: IKernel): MessageSource | null {
   if (
     worker !== null &&
     typeof worker === 'object' &&
+    typeof (worker as MessageSource).postMessage === 'function' &&
     typeof (worker as MessageSource).addEventListener === 'function' &&
     typeof (worker as MessageSource).removeEventListener === 'function'
   ) {

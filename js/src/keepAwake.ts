@@ -14,10 +14,10 @@ import { laterTask } from './waitAsyncFix';
  * (bench/README.md): a page kept awake answers `call_sync` in 0.58-0.80x the time of an idle
  * one, in Chromium and Firefox.
  *
- * Not used on the page while a page -> Python call waits for its answer on the port: in
- * Firefox 153 the answer, a message from the kernel's worker, was handled only once the loop
- * had ended, so each `k.call` took the loop's whole 1 ms (966 us against 180 us without the
- * loop; Chromium 44 against 68 us; bench/README.md, eighth round).
+ * Not used on the page while a page -> Python call waits for its answer: in Firefox 153 the
+ * answer, then a message on a `MessagePort` from the kernel's worker (protocol version 1), was
+ * handled only once the loop had ended, so each `k.call` took the loop's whole 1 ms (966 us
+ * against 180 us without the loop; Chromium 44 against 68 us; bench/README.md, eighth round).
  */
 export const KEEP_AWAKE_MS = 1;
 

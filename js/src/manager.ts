@@ -3,17 +3,15 @@
  *
  * @packageDocumentation
  */
+import type { KernelWorker } from './bridge';
 import { KernelBridge, isHello, refuseHello } from './bridge';
 import { BridgeError, PythonError } from './errors';
 import { DEFAULT_TIMEOUT_MS, ErrorCode } from './protocol';
 import { HandlerRegistry } from './registry';
 import { VERSION } from './version';
 
-/** Something that emits the kernel worker's `message` events (the kernel's `Worker`). */
-export interface MessageSource {
-  addEventListener(type: 'message', listener: (event: MessageEvent<unknown>) => void): void;
-  removeEventListener(type: 'message', listener: (event: MessageEvent<unknown>) => void): void;
-}
+/** The kernel's `Worker`: its hello and every frame arrive on it, and the page's frames go on it. */
+export type MessageSource = KernelWorker;
 
 /** Options of {@link BridgeManager.kernel}. */
 export interface KernelOptions {
@@ -84,7 +82,7 @@ export class BridgeManager implements PageApi {
       if (!isHello(event.data)) {
         return;
       }
-      bridge.attach(event.data);
+      bridge.attach(event.data, source);
       if (bridge.connected) {
         this.connectedOrder = [...this.connectedOrder.filter((b) => b !== bridge), bridge];
         this.changed();

@@ -1,5 +1,5 @@
 /**
- * The litebridge wire protocol, version 1: types and constants only.
+ * The litebridge wire protocol, version 2: types and constants only.
  *
  * This file mirrors `docs/protocol.md` (normative) and `py/litebridge/protocol.py`. Every
  * kind string, error code and buffer layout constant is written here once and imported
@@ -9,7 +9,7 @@
  */
 
 /** Protocol version carried in the `v` field of every message. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Message kinds, always namespaced `litebridge.` (protocol section 2). */
 export const Kind = {
@@ -130,7 +130,7 @@ export interface EnvelopeBase {
   kind: Kind;
 }
 
-/** `litebridge.ready`, page -> worker, on the port: the page attached. */
+/** `litebridge.ready`, page -> worker, on the kernel's Worker: the page attached. */
 export interface ReadyMessage extends EnvelopeBase {
   kind: typeof Kind.ready;
   /** The litebridge JavaScript version. */
@@ -162,7 +162,7 @@ export interface ResultMessage extends EnvelopeBase {
   value: unknown;
 }
 
-/** `litebridge.error`, both directions; with `id: 0` on the port, the page refuses a hello. */
+/** `litebridge.error`, both directions; with `id: 0` on the hello's refusal port, the page refuses a hello. */
 export interface ErrorMessage extends EnvelopeBase {
   kind: typeof Kind.error;
   error: WireError;
@@ -230,7 +230,10 @@ export interface HelloMessage {
   v: number;
   id: 0;
   kind: typeof Kind.hello;
-  /** The dedicated port for every other message (section 1). */
+  /**
+   * The refusal port (section 1): a page that refuses the hello answers on it, whatever its
+   * protocol version. Every other frame travels on the kernel's `Worker` (section 3).
+   */
   port: MessagePort;
   /** The buffer for synchronous calls, or null when not `crossOriginIsolated`. */
   sab: SharedArrayBuffer | null;
@@ -248,8 +251,13 @@ export interface HelloMessage {
  */
 export const INTERRUPT_KIND = 'litebridge.interrupt';
 
-/** A frame as posted on the port (protocol section 3). */
-export interface PortFrame {
+/** Key and value that mark a litebridge frame among the messages of a kernel's `Worker` (section 3). */
+export const FRAME_MARK = 'litebridge.frame';
+
+/** A frame as posted on the kernel's `Worker`, in both directions (protocol section 3). */
+export interface ChannelFrame {
+  /** Always {@link FRAME_MARK}: the kernel's own messages share the `Worker`. */
+  lb: typeof FRAME_MARK;
   /** The envelope as JSON text. */
   json: string;
   /** The binary buffers, every one in the transfer list. */
@@ -316,3 +324,12 @@ export const DEFAULT_TIMEOUT_MS = 30000;
 
 /** Bytes of the fixed part of a binary frame header: `J` and `N`, uint32 LE each. */
 export const FRAME_FIXED_BYTES = 8;
+
+/**
+ * True for a message of a kernel's `Worker` that is a litebridge frame (section 3).
+ *
+ * @param data - The `data` of a `message` event.
+ */
+export function isChannelFrame(data: unknown): data is ChannelFrame {
+  return data !== null && typeof data === 'object' && (data as { lb?: unknown }).lb === FRAME_MARK;
+}

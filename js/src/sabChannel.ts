@@ -51,7 +51,7 @@ export function isNewerSeq(seq: number, last: number): boolean {
 /** A page -> Python request waiting to be written into the SAB of a blocked worker. */
 interface NestedRequest {
   frame: Frame;
-  /** Sends it on the port instead (the worker stopped being blocked first). */
+  /** Sends it on the kernel's Worker instead (the worker stopped being blocked first). */
   fallback: () => void;
 }
 
@@ -154,9 +154,9 @@ export class SabChannel {
    * one at a time; the first is written before this returns when the worker is waiting.
    *
    * @param frame - The request (a `litebridge.call` or `litebridge.apply` frame).
-   * @param fallback - Posts it on the port instead; called if the worker stops being blocked
+   * @param fallback - Posts it on the kernel's Worker instead; called if the worker stops being blocked
    *   before it could be written.
-   * @returns False when the worker is not blocked (post it on the port).
+   * @returns False when the worker is not blocked (post it on the kernel's Worker).
    */
   sendNested(frame: Frame, fallback: () => void): boolean {
     if (this.stopped || Atomics.load(this.header, Slot.STATE) % PHASE_SPAN === Phase.IDLE) {
@@ -191,7 +191,7 @@ export class SabChannel {
       const state = Atomics.load(this.header, Slot.STATE);
       const phase = state % PHASE_SPAN;
       if (phase === Phase.IDLE) {
-        request.fallback(); // no longer blocked: it reads the port again
+        request.fallback(); // no longer blocked: it reads its messages again
         return;
       }
       const seq = Math.floor(state / PHASE_SPAN);

@@ -118,7 +118,7 @@ function envelope(kind: string, id: number, fields: Record<string, unknown> = {}
 /**
  * The streams of one kernel's connection: what the page produces and what it consumes.
  *
- * Bound to a `post` function (the bridge's port) only, so it can be tested alone.
+ * Bound to a `post` function (the bridge's frames) only, so it can be tested alone.
  */
 export class StreamTable implements StreamExporter, StreamImporter {
   /** Chunks a consumer lets be in flight or queued per stream. */

@@ -16,6 +16,8 @@ type Envelope = Record<string, unknown>;
  * no SAB): it records every frame the page sends and answers calls with `answer`.
  */
 class FakePython {
+  /** Every instance not yet closed: closed after each test. */
+  static readonly open = new Set<FakePython>();
   readonly helper: WorkerHelperApi = loadHelper();
   readonly frames: { envelope: Envelope; buffers: Uint8Array[] | null }[] = [];
   /** How Python answers a page -> Python call; return null to stay silent. */
@@ -24,6 +26,12 @@ class FakePython {
   readonly entries: { id: unknown; how: 'plain' | 'promising' }[] = [];
   private readonly waiters = new Map<number, (frame: { envelope: Envelope; buffers: Uint8Array[] | null }) => void>();
   private nextId = 1;
+  /** Stands in for the kernel's Worker: port1 is the worker's `self`, port2 the page's `Worker`. */
+  private readonly channel = new MessageChannel();
+
+  constructor() {
+    FakePython.open.add(this);
+  }
 
   /**
    * Connect the helper to `bridge`.
@@ -35,9 +43,18 @@ class FakePython {
     const scope = globalThis as unknown as Record<string, unknown>;
     const wasm = WebAssembly as unknown as Record<string, unknown>;
     scope.crossOriginIsolated = false;
-    scope.postMessage = (message: unknown) => {
-      assert.ok(isHello(message));
-      bridge.attach(message);
+    const { port1: self, port2: worker } = this.channel;
+    self.start();
+    worker.start();
+    scope.postMessage = (message: unknown, transfer: Transferable[]) => {
+      if (isHello(message)) {
+        bridge.attach(message, worker);
+        return;
+      }
+      self.postMessage(message, transfer);
+    };
+    scope.addEventListener = (type: 'message', listener: (event: MessageEvent<unknown>) => void) => {
+      self.addEventListener(type, listener);
     };
     const deliver = (how: 'plain' | 'promising', json: string, buffers: Uint8Array[] | null): void => {
       const envelope = JSON.parse(json) as Envelope;
@@ -61,6 +78,7 @@ class FakePython {
       assert.equal(created, false);
     } finally {
       delete scope.postMessage;
+      delete scope.addEventListener;
       delete scope.crossOriginIsolated;
       if (jspi && !hadSuspending) {
         delete wasm.Suspending;
@@ -73,8 +91,14 @@ class FakePython {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiters.set(id, resolve);
-      this.helper.post(JSON.stringify({ v: 1, id, ...fields }), buffers);
+      this.helper.post(JSON.stringify({ v: 2, id, ...fields }), buffers);
     });
+  }
+
+  /** Close the stand-in Worker's channel (a started port keeps node's event loop alive). */
+  close(): void {
+    FakePython.open.delete(this);
+    this.channel.port1.close();
   }
 
   /** Wait until Python has received `count` frames. */
@@ -95,11 +119,17 @@ class FakePython {
     if (envelope.kind === 'litebridge.call') {
       const reply = this.answer(envelope, buffers);
       if (reply !== null) {
-        this.helper.post(JSON.stringify({ v: 1, id: envelope.id, ...reply.json }), reply.buffers ?? null);
+        this.helper.post(JSON.stringify({ v: 2, id: envelope.id, ...reply.json }), reply.buffers ?? null);
       }
     }
   }
 }
+
+afterEach(() => {
+  for (const python of [...FakePython.open]) {
+    python.close();
+  }
+});
 
 /** A bridge to a FakePython over the real worker helper, fresh for each test. */
 function connected(): { globals: HandlerRegistry; bridge: KernelBridge; python: FakePython } {
@@ -110,7 +140,7 @@ function connected(): { globals: HandlerRegistry; bridge: KernelBridge; python: 
   return { globals, bridge, python };
 }
 
-describe('KernelBridge over the port (async transport)', () => {
+describe('KernelBridge over the kernel Worker (async transport)', () => {
   let globals: HandlerRegistry;
   let bridge: KernelBridge;
   let python: FakePython;
@@ -127,7 +157,7 @@ describe('KernelBridge over the port (async transport)', () => {
     assert.equal(bridge.connected, true);
     assert.equal(bridge.pyodideVersion, '314.0.6');
     await python.received(1);
-    assert.deepEqual(python.frames[0].envelope, { v: 1, id: 0, kind: 'litebridge.ready', page: '0.1.0' });
+    assert.deepEqual(python.frames[0].envelope, { v: 2, id: 0, kind: 'litebridge.ready', page: '0.1.0' });
   });
 
   it('reports the transport the worker names, else derives it', () => {
@@ -149,7 +179,7 @@ describe('KernelBridge over the port (async transport)', () => {
     assert.ok(result.back instanceof Uint8Array);
     assert.deepEqual([...result.back], [2, 3, 4]);
     const call = python.frames.find((f) => f.envelope.kind === 'litebridge.call');
-    assert.deepEqual(call?.envelope, { v: 1, id: 1, kind: 'litebridge.call', method: 'multiply', args: [6, 7, { $bytes: 0 }] });
+    assert.deepEqual(call?.envelope, { v: 2, id: 1, kind: 'litebridge.call', method: 'multiply', args: [6, 7, { $bytes: 0 }] });
   });
 
   it('does not detach the caller\'s buffers', async () => {
@@ -194,7 +224,7 @@ describe('KernelBridge over the port (async transport)', () => {
     await assert.rejects(bridge.invoke('slow', [], { timeoutMs: 30 }), (error: unknown) => error instanceof BridgeError && error.code === 'timeout' && /slow/.test(error.message));
     python.answer = (call) => ({ json: { kind: 'litebridge.result', value: `answer to ${String(call.id)}` } });
     // The late answer to the first call arrives before the second call's answer.
-    python.helper.post(JSON.stringify({ v: 1, id: calls[0].id, kind: 'litebridge.result', value: 'late' }), null);
+    python.helper.post(JSON.stringify({ v: 2, id: calls[0].id, kind: 'litebridge.result', value: 'late' }), null);
     assert.equal(await bridge.call('next'), 'answer to 2');
   });
 
@@ -249,7 +279,7 @@ describe('KernelBridge over the port (async transport)', () => {
       }
     });
     const answer = await python.request({ kind: 'litebridge.call', method: 'indentLeft', args: ['hello', 4], sync: false });
-    assert.deepEqual(answer.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: '    hello' });
+    assert.deepEqual(answer.envelope, { v: 2, id: 1, kind: 'litebridge.result', value: '    hello' });
   });
 
   it('keeps the worker awake from a post until the page\'s answer arrives', async () => {
@@ -264,12 +294,12 @@ describe('KernelBridge over the port (async transport)', () => {
     assert.equal(python.helper.awake(), true, 'awake once Python posted');
     await new Promise((resolve) => setTimeout(resolve, 30)); // longer than KEEP_AWAKE_MS
     assert.equal(python.helper.awake(), false, 'stops by itself while the page takes long');
-    python.helper.post(JSON.stringify({ v: 1, id: 0, kind: 'litebridge.release', ids: [] }), null);
+    python.helper.post(JSON.stringify({ v: 2, id: 0, kind: 'litebridge.release', ids: [] }), null);
     assert.equal(python.helper.awake(), true, 'awake again after the next post');
     release();
     const back = await answer; // resumed right after the answer's onmessage, well within KEEP_AWAKE_MS
     assert.equal(python.helper.awake(), false, 'the answer ended it before its deadline');
-    assert.deepEqual(back.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: 7 });
+    assert.deepEqual(back.envelope, { v: 2, id: 1, kind: 'litebridge.result', value: 7 });
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(python.helper.awake(), false, 'the answer ended it');
   });
@@ -283,7 +313,7 @@ describe('KernelBridge over the port (async transport)', () => {
       })
     });
     const answer = await python.request({ kind: 'litebridge.call', method: 'later', args: [], sync: false });
-    assert.deepEqual(answer.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: 'settled' });
+    assert.deepEqual(answer.envelope, { v: 2, id: 1, kind: 'litebridge.result', value: 'settled' });
   });
 
   it('answers with an error when reading the result\'s then throws', async () => {
@@ -355,11 +385,11 @@ describe('KernelBridge over the port (async transport)', () => {
   });
 
   it('answers another protocol version with bad_request', async () => {
-    const answer = await python.request({ v: 2, kind: 'litebridge.call', method: 'x', args: [] });
+    const answer = await python.request({ v: 3, kind: 'litebridge.call', method: 'x', args: [] });
     assert.equal((answer.envelope.error as Envelope).code, 'bad_request');
   });
 
-  it('sends page -> Python calls on the port while a sync (jspi) call is served: not refused', async () => {
+  it('sends page -> Python calls on the Worker while a sync (jspi) call is served: not refused', async () => {
     globals.register({
       async reenter() {
         return bridge.call('multiply', 1, 2);
@@ -394,7 +424,7 @@ describe('the answer to a sync (jspi) call wakes the worker helper in JavaScript
   });
 
   const sync = (id: number, method: string): string =>
-    JSON.stringify({ v: 1, id, kind: 'litebridge.call', method, args: ['a', 1], sync: true });
+    JSON.stringify({ v: 2, id, kind: 'litebridge.call', method, args: ['a', 1], sync: true });
 
   it('resolves awaitAnswer with the answer frame and does not pass it to onFrame', { timeout: 5000 }, async () => {
     const answer = python.helper.awaitAnswer(41);
@@ -412,7 +442,7 @@ describe('the answer to a sync (jspi) call wakes the worker helper in JavaScript
     python.helper.post(sync(42, 'bytes'), null);
     const parts = (await withBytes) as unknown[];
     assert.ok(Array.isArray(parts));
-    assert.deepEqual(JSON.parse(parts[0] as string), { v: 1, id: 42, kind: 'litebridge.result', value: { $bytes: 0 } });
+    assert.deepEqual(JSON.parse(parts[0] as string), { v: 2, id: 42, kind: 'litebridge.result', value: { $bytes: 0 } });
     assert.deepEqual([...(parts[1] as Uint8Array)], [1, 2, 3]);
     const failed = python.helper.awaitAnswer(43);
     python.helper.post(sync(43, 'fail'), null);
@@ -481,7 +511,7 @@ describe('an answer to an async call enters Python through JSPI where the runtim
 
   it('still resolves awaitAnswer for an answer to a sync call, without entering Python', { timeout: 5000 }, async () => {
     const answer = python.helper.awaitAnswer(7);
-    python.helper.post(JSON.stringify({ v: 1, id: 7, kind: 'litebridge.call', method: 'echo', args: [1], sync: true }), null);
+    python.helper.post(JSON.stringify({ v: 2, id: 7, kind: 'litebridge.call', method: 'echo', args: [1], sync: true }), null);
     assert.equal((JSON.parse((await answer) as string) as Envelope).id, 7);
     assert.deepEqual(python.entries.map((entry) => entry.id), [0]);
   });
@@ -517,11 +547,11 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
     });
     python.answer = () => ({ json: { kind: 'litebridge.result', value: 'served' } });
     // a sync call (jspi) whose handler never answers: the kernel is blocked on it
-    python.helper.post(JSON.stringify({ v: 1, id: 7, kind: 'litebridge.call', method: 'hang', args: [], sync: true }), null);
+    python.helper.post(JSON.stringify({ v: 2, id: 7, kind: 'litebridge.call', method: 'hang', args: [], sync: true }), null);
     await settle();
     assert.deepEqual(bridge.counts(), { calls: 0, serving: 1 });
     // Python's call_sync timed out: it cancels the call
-    python.helper.post(JSON.stringify({ v: 1, id: 7, kind: 'litebridge.cancel', reason: 'call_sync timed out in Python' }), null);
+    python.helper.post(JSON.stringify({ v: 2, id: 7, kind: 'litebridge.cancel', reason: 'call_sync timed out in Python' }), null);
     await settle();
     assert.equal(seen.aborted, true);
     assert.match(seen.reason ?? '', /cancelled: call_sync timed out in Python/);
@@ -566,7 +596,7 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
     other.close();
   });
 
-  it('refuses a hello of another protocol version on its port, naming both versions', async () => {
+  it('refuses a hello of another protocol version on its refusal port, naming both versions', async () => {
     const other = new KernelBridge('kernel-3', globals, '0.1.0');
     const channel = new MessageChannel();
     const refusal = new Promise<Envelope>((resolve) => {
@@ -574,14 +604,14 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
         resolve(JSON.parse(event.data.json) as Envelope);
       };
     });
-    other.attach({ v: 99, id: 0, kind: 'litebridge.hello', port: channel.port2, sab: null, pyodide: 'x', python: 'y' } as never);
+    other.attach({ v: 99, id: 0, kind: 'litebridge.hello', port: channel.port2, sab: null, pyodide: 'x', python: 'y' } as never, new MessageChannel().port2);
     const message = await refusal;
     channel.port1.close();
     assert.equal(message.kind, 'litebridge.error');
     assert.equal(message.id, 0);
     const error = message.error as Envelope;
     assert.equal(error.code, 'bad_request');
-    assert.match(error.message as string, /version 99.*version 1/);
+    assert.match(error.message as string, /version 99.*version 2/);
     assert.equal(other.connected, false);
     other.close();
   });

@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
 import { KernelBridge, isHello } from '../src/bridge';
+import { isChannelFrame } from '../src/protocol';
+import { asKernelWorker } from './fixtures/helper';
 import { HandlerRegistry } from '../src/registry';
 import type { InterruptOutcome, InterruptStep } from './fixtures/interruptWorker';
 
@@ -39,8 +41,11 @@ describe('interrupting a synchronous call', () => {
     worker = new Worker(join(__dirname, 'fixtures', 'interruptWorker.js'));
     const done = new Promise<InterruptOutcome[]>((resolve, reject) => {
       worker.on('message', (message: unknown) => {
+        if (isChannelFrame(message)) {
+          return; // a frame: the bridge's own listener takes it
+        }
         if (isHello(message)) {
-          bridge.attach(message);
+          bridge.attach(message, asKernelWorker(worker));
         } else {
           resolve((message as { outcomes: InterruptOutcome[] }).outcomes);
         }

@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
 import { KernelBridge, isHello } from '../src/bridge';
+import { isChannelFrame } from '../src/protocol';
+import { asKernelWorker } from './fixtures/helper';
 import { BridgeError } from '../src/errors';
 import { HandlerRegistry } from '../src/registry';
 import type { Outcome } from './fixtures/sabWorker';
@@ -73,8 +75,11 @@ describe('synchronous calls over the SharedArrayBuffer', () => {
     worker = new Worker(join(__dirname, 'fixtures', 'sabWorker.js'));
     const done = new Promise<typeof result>((resolve, reject) => {
       worker.on('message', (message: unknown) => {
+        if (isChannelFrame(message)) {
+          return; // a frame: the bridge's own listener takes it
+        }
         if (isHello(message)) {
-          bridge.attach(message);
+          bridge.attach(message, asKernelWorker(worker));
         } else {
           resolve(message as typeof result);
         }
@@ -116,7 +121,7 @@ describe('synchronous calls over the SharedArrayBuffer', () => {
   it('answers a small call', () => {
     const [echo] = result.outcomes;
     assert.equal(echo.ok, true);
-    assert.deepEqual(echo.envelope, { v: 1, id: 1, kind: 'litebridge.result', value: ['hi', 1] });
+    assert.deepEqual(echo.envelope, { v: 2, id: 1, kind: 'litebridge.result', value: ['hi', 1] });
   });
 
   it('wakes the page once per single-chunk call (no notify for the final IDLE)', () => {

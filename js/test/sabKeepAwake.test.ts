@@ -24,7 +24,7 @@ function setup(keepAwakeMs: number): { channel: SabChannel; call: (seq: number) 
     keepAwakeMs
   );
   const call = async (seq: number): Promise<void> => {
-    const writer = new FrameWriter(`{"v":1,"id":${seq},"kind":"litebridge.call"}`, []);
+    const writer = new FrameWriter(`{"v":2,"id":${seq},"kind":"litebridge.call"}`, []);
     header[Slot.TOTAL_BYTES] = writer.totalBytes;
     header[Slot.CHUNK_BYTES] = writer.writeChunk(new Uint8Array(sab, HEADER_BYTES));
     header[Slot.CHUNK_INDEX] = 0;

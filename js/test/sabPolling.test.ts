@@ -42,7 +42,7 @@ describe('SabChannel without Atomics.waitAsync', () => {
     assert.ok(wakeups < 2 * (1000 / MAX_POLL_MS) + 10, `${wakeups} wake-ups in 1 s of idle`);
     assert.ok(wakeups > 0);
     // a request written now (as the worker would) is still seen, within one sleep
-    const writer = new FrameWriter('{"v":1,"id":1,"kind":"litebridge.call"}', []);
+    const writer = new FrameWriter('{"v":2,"id":1,"kind":"litebridge.call"}', []);
     header[Slot.TOTAL_BYTES] = writer.totalBytes;
     header[Slot.CHUNK_BYTES] = writer.writeChunk(new Uint8Array(sab, HEADER_BYTES));
     header[Slot.CHUNK_INDEX] = 0;
@@ -53,6 +53,6 @@ describe('SabChannel without Atomics.waitAsync', () => {
     }
     channel.stop();
     assert.equal(Atomics.load(header, Slot.STATE), 1 * PHASE_SPAN + Phase.RESPONSE);
-    assert.deepEqual(served, ['{"v":1,"id":1,"kind":"litebridge.call"}']);
+    assert.deepEqual(served, ['{"v":2,"id":1,"kind":"litebridge.call"}']);
   });
 });

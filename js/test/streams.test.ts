@@ -184,7 +184,7 @@ describe('streams: consuming (Python -> page)', () => {
     const reader = stream.getReader();
     const first = reader.read();
     await settle();
-    assert.deepEqual(wire.frames.map((f) => f.envelope), [{ v: 1, id: 3, kind: 'litebridge.stream.pull', n: 4 }]);
+    assert.deepEqual(wire.frames.map((f) => f.envelope), [{ v: 2, id: 3, kind: 'litebridge.stream.pull', n: 4 }]);
     for (let i = 0; i < 4; i++) {
       table.onMessage('litebridge.stream.chunk', 3, { value: new Uint8Array([i, i]) });
     }
@@ -192,7 +192,7 @@ describe('streams: consuming (Python -> page)', () => {
     assert.equal(table.counts().bufferedBytes, 6);
     assert.deepEqual(Array.from((await reader.read()).value ?? []), [1, 1]);
     await settle();
-    assert.deepEqual(wire.last(), { v: 1, id: 3, kind: 'litebridge.stream.pull', n: 2 });
+    assert.deepEqual(wire.last(), { v: 2, id: 3, kind: 'litebridge.stream.pull', n: 2 });
     table.onMessage('litebridge.stream.end', 3, {});
     assert.deepEqual(Array.from((await reader.read()).value ?? []), [2, 2]);
     assert.deepEqual(Array.from((await reader.read()).value ?? []), [3, 3]);
@@ -218,7 +218,7 @@ describe('streams: consuming (Python -> page)', () => {
     void reader.read();
     await settle();
     await reader.cancel('enough');
-    assert.deepEqual(wire.last(), { v: 1, id: 2, kind: 'litebridge.stream.cancel', reason: 'enough' });
+    assert.deepEqual(wire.last(), { v: 2, id: 2, kind: 'litebridge.stream.cancel', reason: 'enough' });
     table.onMessage('litebridge.stream.chunk', 2, { value: new Uint8Array(9) });
     assert.deepEqual(table.counts(), { producing: 0, consuming: 0, bufferedBytes: 0, peakBufferedBytes: 0 });
   });

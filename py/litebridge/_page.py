@@ -60,7 +60,7 @@ log = logging.getLogger("litebridge")
 T = TypeVar("T")
 
 FrameHandler = Callable[[str, Sequence[Buffer] | None], None]
-"""Receives every frame arriving on the port: JSON text and its buffers (or None)."""
+"""Receives every frame the page posts: JSON text and its buffers (or None)."""
 
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -97,7 +97,7 @@ class Link(Protocol):
         ...
 
     def post(self, text: str, buffers: list[Buffer]) -> None:
-        """Send one frame on the port (asynchronous traffic, section 3)."""
+        """Send one frame on the kernel's Worker channel (asynchronous traffic, section 3)."""
         ...
 
     def wait_page_ready(self, timeout_s: float | None) -> bool:
@@ -315,7 +315,7 @@ class Page:
         """What ``call_sync`` uses here: ``"sab"``, ``"jspi"`` or ``"async"``.
 
         ``"sab"``: SharedArrayBuffer + Atomics (the page is cross-origin isolated).
-        ``"jspi"``: ``pyodide.ffi.run_sync`` over the MessagePort (``can_run_sync()`` is True
+        ``"jspi"``: ``pyodide.ffi.run_sync`` over the Worker channel (``can_run_sync()`` is True
         in this context). ``"async"``: ``call_sync`` raises :class:`SyncUnavailable`; only
         ``await page.call`` works. None when there is no page (not in the Pyodide kernel).
         """
@@ -812,7 +812,7 @@ class Page:
         raise CallTimeout(f"the page did not attach to this kernel within {timeout_s} s ({label})")
 
     def _on_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:
-        """Handle one frame from the port; never raises (it is called from JavaScript)."""
+        """Handle one frame from the page; never raises (it is called from JavaScript)."""
         try:
             self._handle_frame(text, buffers)
         except Exception:

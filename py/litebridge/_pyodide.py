@@ -85,7 +85,7 @@ class PyodideLink:
     Parameters
     ----------
     on_frame : FrameHandler
-        Receives every frame that arrives on the port (answers and page -> Python calls).
+        Receives every frame the page posts (answers and page -> Python calls).
 
     Raises
     ------
@@ -96,7 +96,7 @@ class PyodideLink:
     def __init__(self, on_frame: FrameHandler) -> None:
         helper = run_js(_load_helper_source())
         self._on_frame = on_frame
-        # Kept for the kernel's lifetime: the helper calls it for every frame on the port.
+        # Kept for the kernel's lifetime: the helper calls it for every frame from the page.
         self._receiver = create_proxy(self._receive)
         self._post = helper.post
         self._call_sync = helper.callSync
@@ -161,7 +161,7 @@ class PyodideLink:
         return not self._jspi_supported or can_run_sync()
 
     def post(self, text: str, buffers: list[Buffer]) -> None:
-        """Post one frame on the port; the helper copies the buffers before returning."""
+        """Post one frame to the page (the Worker channel); the helper copies the buffers before returning."""
         # A Python list argument reaches JS as a PyProxy that Pyodide destroys after the call.
         self._post(text, buffers or None)
 
@@ -186,7 +186,7 @@ class PyodideLink:
         """Block with JSPI until the page answers call ``call_id`` or ``future`` ends otherwise.
 
         Python blocks in ``pyodide.ffi.run_sync`` on the helper's promise of the answer
-        (``awaitAnswer``): the page marks the answer to a ``sync`` request on the port
+        (``awaitAnswer``): the page marks the answer to a ``sync`` request
         (``answers``, protocol section 3) and the helper resolves the promise with that frame in
         JavaScript. No Python runs between the answer's arrival and the caller's resumption: the
         frame is handled here, after ``run_sync`` returns, which settles ``future`` through the
@@ -201,7 +201,7 @@ class PyodideLink:
         Parameters
         ----------
         call_id : int
-            The id of the ``sync: true`` request already posted on the port.
+            The id of the ``sync: true`` request already posted to the page.
         future : asyncio.Future
             The call's future in the page's pending table.
 

@@ -41,7 +41,7 @@ __all__ = ["ByteStream", "StreamTable", "is_stream_source"]
 log = logging.getLogger("litebridge")
 
 Post = Callable[[str, list[Buffer]], None]
-"""Posts one frame (JSON text, buffers) on the port; must not raise."""
+"""Posts one frame (JSON text, buffers) to the page; must not raise."""
 
 
 def is_stream_source(value: object) -> bool:
@@ -197,7 +197,7 @@ class StreamTable:
     Parameters
     ----------
     post : callable
-        ``post(json_text, buffers)``: sends one frame on the port; must not raise.
+        ``post(json_text, buffers)``: sends one frame to the page; must not raise.
     loop : callable
         Returns the event loop producer tasks and consumer waits run on.
     window : int, default STREAM_WINDOW_CHUNKS

@@ -50,7 +50,7 @@ __all__ = [
     "TransportName",
 ]
 
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2
 """Value of the ``v`` field of every envelope (section 2)."""
 
 # --- message kinds (section 2) ------------------------------------------------------------

@@ -173,7 +173,7 @@ def test_a_hello_from_a_worker_no_bridge_attached_to_is_refused(bridged: LiteKer
         bridged.page,
         "const source = `const ch = new MessageChannel();"
         " ch.port1.onmessage = (e) => postMessage({ relay: e.data.json });"
-        " postMessage({ v: 1, id: 0, kind: 'litebridge.hello', port: ch.port2, sab: null, pyodide: 'x', python: 'y' },"
+        " postMessage({ v: 2, id: 0, kind: 'litebridge.hello', port: ch.port2, sab: null, pyodide: 'x', python: 'y' },"
         " [ch.port2]);`;"
         " const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));"
         " try {"

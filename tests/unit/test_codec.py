@@ -194,10 +194,10 @@ def test_shared_subtree_without_cycle_is_allowed() -> None:
 
 
 def test_envelope_encoding_walks_only_the_value_field() -> None:
-    env = {"v": 1, "id": 7, "kind": "litebridge.call", "method": "m", "args": ("a", b"b"), "sync": False}
+    env = {"v": 2, "id": 7, "kind": "litebridge.call", "method": "m", "args": ("a", b"b"), "sync": False}
     text, buffers = encode_envelope(env, "args", "args")
     assert json.loads(text) == {
-        "v": 1,
+        "v": 2,
         "id": 7,
         "kind": "litebridge.call",
         "method": "m",
@@ -210,13 +210,13 @@ def test_envelope_encoding_walks_only_the_value_field() -> None:
 
 
 def test_envelope_value_error_path_starts_at_root() -> None:
-    env = {"v": 1, "id": 1, "kind": "litebridge.result", "value": [1, {"x": {1}}]}
+    env = {"v": 2, "id": 1, "kind": "litebridge.result", "value": [1, {"x": {1}}]}
     with pytest.raises(TypeError, match=r"^cannot send set at result\[1\]\['x'\]$"):
         encode_envelope(env, "value", "result")
 
 
 def test_decode_restores_escapes_inside_envelope_value() -> None:
-    text = '{"v":1,"id":2,"kind":"litebridge.result","value":{"$escape":{"$bytes":{"$bytes":0}}}}'
+    text = '{"v":2,"id":2,"kind":"litebridge.result","value":{"$escape":{"$bytes":{"$bytes":0}}}}'
     assert decode_envelope(text, [b"zz"])["value"] == {"$bytes": b"zz"}
 
 
@@ -246,8 +246,8 @@ def test_decode_refuses_bad_input(text: str, pattern: str) -> None:
     [
         ("[]", "not a JSON object"),
         ('{"id":1,"kind":"x"}', "needs an int 'v'"),
-        ('{"v":1,"id":"1","kind":"x"}', "needs an int 'v'"),
-        ('{"v":1,"id":1,"kind":3}', "needs an int 'v'"),
+        ('{"v":2,"id":"1","kind":"x"}', "needs an int 'v'"),
+        ('{"v":2,"id":1,"kind":3}', "needs an int 'v'"),
         ("nope", "Expecting value"),
     ],
 )
@@ -270,7 +270,7 @@ def test_lone_surrogates_are_refused_with_their_path(value: object, path: str) -
         encode(value)
     assert f"at {path} " in str(info.value)
     with pytest.raises(TypeError, match="lone surrogate"):
-        encode_envelope({"v": 1, "id": 1, "kind": "litebridge.call", "method": "m", "args": value}, "args")
+        encode_envelope({"v": 2, "id": 1, "kind": "litebridge.call", "method": "m", "args": value}, "args")
 
 
 def test_surrogate_pairs_from_json_are_fine() -> None:
@@ -281,7 +281,7 @@ def test_surrogate_pairs_from_json_are_fine() -> None:
 def test_frames_over_the_limit_are_refused_before_sending() -> None:
     half = bytes(MAX_PAYLOAD_BYTES // 2 + 1)
     with pytest.raises(ValueError, match=f"over the limit of {MAX_PAYLOAD_BYTES} bytes"):
-        encode_envelope({"v": 1, "id": 1, "kind": "litebridge.call", "method": "m", "args": [half, half]}, "args")
+        encode_envelope({"v": 2, "id": 1, "kind": "litebridge.call", "method": "m", "args": [half, half]}, "args")
     _, buffers = encode([half])  # one half is fine
     assert len(buffers) == 1
 
@@ -294,7 +294,7 @@ def test_plain_json_arguments_skip_the_walk(monkeypatch: pytest.MonkeyPatch) -> 
             raise AssertionError("plain JSON arguments must not be walked")
 
     small = {"op": "echo", "n": 42, "x": 1.5, "s": "héllo", "ok": True, "none": None, "list": [1, [2, {"a": -0.0}]]}
-    env = {"v": 1, "id": 3, "kind": "litebridge.call", "method": "m", "args": (small, [small]), "sync": True}
+    env = {"v": 2, "id": 3, "kind": "litebridge.call", "method": "m", "args": (small, [small]), "sync": True}
     with monkeypatch.context() as patch:
         patch.setattr(codec, "_Encoder", NoWalk)
         text, buffers = encode_envelope(env, "args", "args")
@@ -311,7 +311,7 @@ def test_plain_json_results_skip_the_walk(monkeypatch: pytest.MonkeyPatch, value
         def __init__(self) -> None:
             raise AssertionError("a plain JSON result must not be walked")
 
-    env = {"v": 1, "id": 3, "kind": "litebridge.result", "value": value}
+    env = {"v": 2, "id": 3, "kind": "litebridge.result", "value": value}
     with monkeypatch.context() as patch:
         patch.setattr(codec, "_Encoder", NoWalk)
         text, buffers = encode_envelope(env, "value", "result")
@@ -332,7 +332,7 @@ def test_plain_json_results_skip_the_walk(monkeypatch: pytest.MonkeyPatch, value
 def test_results_off_the_fast_path_are_still_converted_or_refused(
     value: object, expected: object, error: str | None
 ) -> None:
-    env = {"v": 1, "id": 3, "kind": "litebridge.result", "value": value}
+    env = {"v": 2, "id": 3, "kind": "litebridge.result", "value": value}
     if error is not None:
         with pytest.raises((TypeError, ValueError), match=error):
             encode_envelope(env, "value", "result")
@@ -351,7 +351,7 @@ def test_results_off_the_fast_path_are_still_converted_or_refused(
     ],
 )
 def test_arguments_off_the_fast_path_are_still_converted(args: tuple[object, ...], expected: object) -> None:
-    env = {"v": 1, "id": 3, "kind": "litebridge.call", "method": "m", "args": args, "sync": True}
+    env = {"v": 2, "id": 3, "kind": "litebridge.call", "method": "m", "args": args, "sync": True}
     text, _ = encode_envelope(env, "args", "args")
     assert json.loads(text)["args"] == expected
 
@@ -366,7 +366,7 @@ def test_arguments_off_the_fast_path_are_still_converted(args: tuple[object, ...
     ],
 )
 def test_arguments_off_the_fast_path_are_still_refused(value: object, pattern: str) -> None:
-    env = {"v": 1, "id": 3, "kind": "litebridge.call", "method": "m", "args": (value,), "sync": True}
+    env = {"v": 2, "id": 3, "kind": "litebridge.call", "method": "m", "args": (value,), "sync": True}
     with pytest.raises(TypeError, match=pattern):
         encode_envelope(env, "args", "args")
 
@@ -375,7 +375,7 @@ def test_deep_or_cyclic_arguments_fall_back_to_the_walk() -> None:
     deep: object = 1
     for _ in range(100):
         deep = {"d": deep}
-    env = {"v": 1, "id": 3, "kind": "litebridge.call", "method": "m", "args": (deep,), "sync": True}
+    env = {"v": 2, "id": 3, "kind": "litebridge.call", "method": "m", "args": (deep,), "sync": True}
     text, _ = encode_envelope(env, "args", "args")
     assert json.loads(text)["args"] == [json.loads(json.dumps(deep))]
     cyclic: list[object] = []

@@ -166,7 +166,7 @@ def test_sync_method_result_envelope() -> None:
     reg = Registry()
     reg.expose(Example())
     out = answer(reg.invoke(5, "multiply", [6, 7]))
-    assert out == {"v": 1, "id": 5, "kind": "litebridge.result", "value": 42}
+    assert out == {"v": 2, "id": 5, "kind": "litebridge.result", "value": 42}
 
 
 def test_sync_method_exception_becomes_error_envelope_with_traceback() -> None:

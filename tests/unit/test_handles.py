@@ -98,7 +98,7 @@ def test_codec_round_trip_with_references() -> None:
     def callback() -> int:
         return 1
 
-    envelope = {"v": 1, "id": 1, "kind": "litebridge.op", "args": [handle, callback, {"$py": 1}, b"\x01"]}
+    envelope = {"v": 2, "id": 1, "kind": "litebridge.op", "args": [handle, callback, {"$py": 1}, b"\x01"]}
     text, buffers = encode_envelope(envelope, "args", "args", exporter=table.export)
     wire: dict[str, Any] = decode_envelope(text, buffers, importer=lambda key, value: {"@" + key: value})
     assert wire["args"] == [

@@ -72,7 +72,7 @@ class FakePage:
 
     @staticmethod
     def result(call_id: int, value: object) -> Frame:
-        env = {"v": 1, "id": call_id, "kind": "litebridge.result", "value": value}
+        env = {"v": 2, "id": call_id, "kind": "litebridge.result", "value": value}
         return encode_envelope(env, "value", "result")
 
     @staticmethod
@@ -80,7 +80,7 @@ class FakePage:
         error: dict[str, str] = {"type": name, "message": message, "stack": f"{name}: {message}\n    at fake"}
         if code:
             error["code"] = code
-        return encode_envelope({"v": 1, "id": call_id, "kind": "litebridge.error", "error": error})
+        return encode_envelope({"v": 2, "id": call_id, "kind": "litebridge.error", "error": error})
 
 
 class FakeLink:
@@ -101,7 +101,7 @@ class FakeLink:
         self.blocked_ids: list[int] = []
         self.resume_here = True
         if page.attached:
-            ready = encode_envelope({"v": 1, "id": 0, "kind": "litebridge.ready", "page": "0.1.0-fake"})
+            ready = encode_envelope({"v": 2, "id": 0, "kind": "litebridge.ready", "page": "0.1.0-fake"})
             loop.call_soon(on_frame, *ready)
 
     @property
@@ -209,7 +209,7 @@ def test_call_returns_the_handler_result(h: Harness) -> None:
 def test_call_envelope_fields(h: Harness) -> None:
     h.run(h.page.call("echo", 1, timeout=5))
     sent = h.link.posted[-1]
-    assert sent == {"v": 1, "id": sent["id"], "kind": "litebridge.call", "method": "echo", "args": [1], "sync": False}
+    assert sent == {"v": 2, "id": sent["id"], "kind": "litebridge.call", "method": "echo", "args": [1], "sync": False}
     assert sent["id"] >= 1
 
 
@@ -492,7 +492,7 @@ class Example:
         return x
 
 
-def page_call(h: Harness, call_id: int, method: str, *args: object, v: int = 1) -> None:
+def page_call(h: Harness, call_id: int, method: str, *args: object, v: int = 2) -> None:
     frame = encode_envelope({"v": v, "id": call_id, "kind": "litebridge.call", "method": method, "args": args}, "args")
     h.link.deliver(frame)
     h.settle()
@@ -544,13 +544,13 @@ def test_page_call_to_forbidden_or_unknown_name(h: Harness) -> None:
 
 def test_page_call_with_another_protocol_version_is_refused(h: Harness) -> None:
     h.page.expose(Example())
-    page_call(h, 1, "multiply", 1, 2, v=2)
+    page_call(h, 1, "multiply", 1, 2, v=3)
     error = answers(h)[1]["error"]
     assert error["code"] == "bad_request"
-    assert "protocol version 2" in error["message"]
+    assert "protocol version 3" in error["message"]
 
 
-@pytest.mark.parametrize("junk", ["not json", "[]", '{"v":1}', '{"v":1,"id":1,"kind":"litebridge.bogus"}'])
+@pytest.mark.parametrize("junk", ["not json", "[]", '{"v":2}', '{"v":2,"id":1,"kind":"litebridge.bogus"}'])
 def test_malformed_frames_are_dropped_without_raising(h: Harness, junk: str) -> None:
     h.link.on_frame(junk, None)  # must not raise into JavaScript
     assert h.run(h.page.call("echo", 1)) == [1]
@@ -647,7 +647,7 @@ def test_the_page_cancels_an_async_exposed_method(h: Harness) -> None:
     h.page.expose(Slow())
     page_call(h, 5, "wait")
     assert h.page.counts["serving"] == 1
-    h.link.deliver(encode_envelope({"v": 1, "id": 5, "kind": "litebridge.cancel", "reason": "page timeout"}))
+    h.link.deliver(encode_envelope({"v": 2, "id": 5, "kind": "litebridge.cancel", "reason": "page timeout"}))
     h.settle()
     assert finished == ["cancelled"]
     assert h.page.counts == {"calls": 0, "serving": 0}

@@ -165,7 +165,7 @@ def _record_reference(key: str, value: Any) -> Any:
 @pytest.mark.parametrize("case", VECTORS["references"], ids=ids(VECTORS["references"]))
 def test_references(case: dict[str, Any]) -> None:
     buffers = [bytes.fromhex(b) for b in case["buffers"]]
-    text = json.dumps({"v": 1, "id": 1, "kind": "litebridge.result", "value": case["wire"]})
+    text = json.dumps({"v": 2, "id": 1, "kind": "litebridge.result", "value": case["wire"]})
     decoded = decode_envelope(text, buffers, importer=_record_reference)["value"]
     assert decoded == native(case["decoded"])
     if case.get("plain"):

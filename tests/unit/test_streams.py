@@ -49,7 +49,7 @@ async def settle() -> None:
 
 
 def msg(kind: str, stream_id: int, **fields: Any) -> dict[str, Any]:
-    return {"v": 1, "id": stream_id, "kind": f"litebridge.stream.{kind}", **fields}
+    return {"v": 2, "id": stream_id, "kind": f"litebridge.stream.{kind}", **fields}
 
 
 # --- producing -------------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_more_chunks_than_pulled_fail_the_stream() -> None:
 def test_a_stream_id_received_twice_is_a_bad_frame() -> None:
     async def main() -> None:
         streams = table(Wire())
-        text = json.dumps({"v": 1, "id": 1, "kind": "litebridge.result", "value": [{"$stream": 5}, {"$stream": 5}]})
+        text = json.dumps({"v": 2, "id": 1, "kind": "litebridge.result", "value": [{"$stream": 5}, {"$stream": 5}]})
         with pytest.raises(ValueError, match="stream 5 received twice"):
             decode_envelope(text, [], streams.importer)
 
@@ -338,7 +338,7 @@ def test_loopback_of_many_chunks_stays_within_the_window() -> None:
                 yield bytes([i % 256]) * 1999  # split in 2 chunks of 1000 and 999 bytes
 
         text, buffers = encode_envelope(
-            {"v": 1, "id": 1, "kind": "litebridge.call", "args": [source()]}, "args", "args", producer.exporter(1)
+            {"v": 2, "id": 1, "kind": "litebridge.call", "args": [source()]}, "args", "args", producer.exporter(1)
         )
         received = decode_envelope(text, buffers, consumer_side[0].importer)["args"][0]
         total = 0
@@ -399,7 +399,7 @@ def test_a_stalled_reader_lets_the_producer_read_only_the_window() -> None:
                 yield bytes(1000)
 
         text, buffers = encode_envelope(
-            {"v": 1, "id": 1, "kind": "x", "value": endless()}, "value", "result", sides[0].exporter(None)
+            {"v": 2, "id": 1, "kind": "x", "value": endless()}, "value", "result", sides[0].exporter(None)
         )
         stream = decode_envelope(text, buffers, sides[1].importer)["value"]
         assert len(await anext(stream)) == 1000

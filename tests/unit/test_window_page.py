@@ -57,7 +57,7 @@ class WindowFakePage(FakePage):
     @staticmethod
     def raw_result(call_id: int, value: object) -> Frame:
         """A result whose value is already wire data (tags included)."""
-        return encode_envelope({"v": 1, "id": call_id, "kind": "litebridge.result", "value": value})
+        return encode_envelope({"v": 2, "id": call_id, "kind": "litebridge.result", "value": value})
 
 
 def _harness(transport: TransportName) -> Harness:
@@ -109,7 +109,7 @@ def test_reads_writes_and_handles(sab: Harness) -> None:
     assert sab.page.handles["queued"] == 1
     window.title  # noqa: B018 - any operation flushes
     releases = [m for m in sab.link.posted if m["kind"] == "litebridge.release"]
-    assert releases == [{"v": 1, "id": 0, "kind": "litebridge.release", "ids": [[3, 2]]}]
+    assert releases == [{"v": 2, "id": 0, "kind": "litebridge.release", "ids": [[3, 2]]}]
     with pytest.raises(ReferenceError, match="was released"):
         div.textContent  # noqa: B018
 
@@ -125,7 +125,7 @@ def test_the_page_calls_python_callables(sab: Harness) -> None:
         return "done"
 
     window.handler = on_event
-    apply = {"v": 1, "id": 5, "kind": "litebridge.apply", "object": 1, "args": [{"$handle": [9, "MouseEvent"]}]}
+    apply = {"v": 2, "id": 5, "kind": "litebridge.apply", "object": 1, "args": [{"$handle": [9, "MouseEvent"]}]}
     sab.link.deliver(encode_envelope(apply))
     sab.settle()
     assert [repr(e) for e in calls] == ["<JSHandle MouseEvent>"]
@@ -133,7 +133,7 @@ def test_the_page_calls_python_callables(sab: Harness) -> None:
     assert answers[-1]["kind"] == "litebridge.result"
     assert answers[-1]["value"] == "done"
     # the page released every send of the callable: it is gone, and a late call is closed
-    sab.link.deliver(encode_envelope({"v": 1, "id": 0, "kind": "litebridge.release", "ids": [[1, 1]]}))
+    sab.link.deliver(encode_envelope({"v": 2, "id": 0, "kind": "litebridge.release", "ids": [[1, 1]]}))
     sab.link.deliver(encode_envelope({**apply, "id": 6}))
     sab.settle()
     late = [m for m in sab.link.posted if m.get("id") == 6][-1]
@@ -165,7 +165,7 @@ def test_the_page_calls_methods_of_python_objects(sab: Harness) -> None:
     assert sab.fake.received[-1]["args"] == [{"$py": [1, "Counter", "object"]}]
 
     def apply(call_id: int, name: object, args: list[object]) -> dict[str, Any]:
-        message = {"v": 1, "id": call_id, "kind": "litebridge.apply", "object": 1, "name": name, "args": args}
+        message = {"v": 2, "id": call_id, "kind": "litebridge.apply", "object": 1, "name": name, "args": args}
         sab.link.deliver(encode_envelope(message))
         sab.settle()
         answer: dict[str, Any] = [m for m in sab.link.posted if m.get("id") == call_id][-1]

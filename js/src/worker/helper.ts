@@ -10,10 +10,12 @@
  */
 import { FrameReader, FrameWriter } from '../frame';
 import { KEEP_AWAKE_MS, KeepAwake } from '../keepAwake';
-import type { HelloMessage, PortFrame, Transport } from '../protocol';
+import type { ChannelFrame, HelloMessage, Transport } from '../protocol';
 import {
   CHUNK_WAIT_MS,
+  FRAME_MARK,
   HEADER_BYTES,
+  isChannelFrame,
   Kind,
   PHASE_SPAN,
   PROTOCOL_VERSION,
@@ -24,16 +26,17 @@ import {
   TRANSPORTS
 } from '../protocol';
 
-/** Receives every frame arriving on the port: JSON text and its buffers (or null). */
+/** Receives every frame the page posts: JSON text and its buffers (or null). */
 export type FrameCallback = (json: string, buffers: Uint8Array[] | null) => void;
 
 /** The helper object `run_js` returns (protocol section 10). */
 export interface WorkerHelper {
   /**
-   * Create the MessageChannel (and the SharedArrayBuffer when `crossOriginIsolated`), post
-   * the hello on `self`, and route every frame arriving on the port to `onFrame`. Call once.
+   * Create the refusal port (and the SharedArrayBuffer when `crossOriginIsolated`), post
+   * the hello on `self`, and route every frame the page posts to this worker (or, refusing
+   * the hello, on the refusal port) to `onFrame`. Call once.
    *
-   * @param onFrame - Called with every frame the page posts on the port.
+   * @param onFrame - Called with every frame the page posts.
    * @param pyodideVersion - Pyodide version, for the hello.
    * @param pythonVersion - Python version, for the hello.
    * @param transport - Optional: the transport Python's `call_sync` will use, reported to the
@@ -44,7 +47,7 @@ export interface WorkerHelper {
    */
   connect(onFrame: FrameCallback, pyodideVersion: string, pythonVersion: string, transport?: string): boolean;
   /**
-   * Post one frame on the port.
+   * Post one frame to the page, on `self` (protocol section 3).
    *
    * @param json - The envelope as JSON text.
    * @param buffers - null, a JS array of Uint8Array/ArrayBuffer/views, or a PyProxy of a
@@ -85,7 +88,7 @@ export interface WorkerHelper {
    */
   setInterrupt(buffer: Int32Array | null, check: () => void): void;
   /**
-   * A promise of the page's answer to the `sync: true` request `id` sent on the port (transport
+   * A promise of the page's answer to the `sync: true` request `id` posted to the page (transport
    * `jspi`, protocol section 8). When a frame marked `answers: id` arrives (section 3) the
    * promise resolves with it, in JavaScript, and the frame is not passed to `onFrame`: Python
    * blocked in `pyodide.ffi.run_sync` on this promise resumes without running Python for the
@@ -218,17 +221,20 @@ const CONNECTED = Symbol.for('litebridge.connected');
 /** The worker global as far as the helper uses it. */
 interface WorkerGlobal {
   postMessage(message: unknown, transfer: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent<unknown>) => void): void;
   crossOriginIsolated?: boolean;
 }
 
 /**
  * Create a worker helper bound to this worker's global scope.
  *
- * @param scope - The global to post the hello on; defaults to `globalThis` (the worker).
+ * @param scope - The global to post the hello and frames on and receive the page's frames
+ *   from; defaults to `globalThis` (the worker).
  * @returns The helper.
  */
 export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelper {
-  let port: MessagePort | null = null;
+  /** Posts a message to the page (the scope's `postMessage`, taken when connecting). */
+  let toPage: WorkerGlobal['postMessage'] | null = null;
   let header: Int32Array | null = null;
   let payload: Uint8Array | null = null;
   let seq = 0;
@@ -237,7 +243,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
   const awakeLoop = new KeepAwake();
   /** Sync calls this worker is inside (a callback served during one may make another). */
   let depth = 0;
-  /** Receives frames: from the port, and callbacks the page writes into the SAB. */
+  /** Receives frames: posted by the page, and callbacks the page writes into the SAB. */
   let deliver: FrameCallback | null = null;
   let interrupt: { buffer: Int32Array; check: () => void } | null = null;
 
@@ -322,7 +328,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     pythonVersion: string,
     transport?: string
   ): boolean => {
-    if (port !== null) {
+    if (toPage !== null) {
       throw namedError('BridgeError', 'connect() was already called');
     }
     const marks = scope as WorkerGlobal & { [CONNECTED]?: true };
@@ -336,16 +342,17 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     }
     marks[CONNECTED] = true;
     deliver = onFrame;
-    const channel = new MessageChannel();
-    port = channel.port1;
+    // Frames travel on the worker's own channel (self.postMessage, the page's Worker): in
+    // Firefox a MessagePort between the page and a worker costs about 45 us more per message
+    // (docs/protocol.md section 1). The port of this channel only carries a hello refusal.
+    const refusals = new MessageChannel();
     // A call of a Python callback (litebridge.apply) and an answer to a kernel request run with
     // JSPI stack switching where the runtime has it (PyProxy.callPromising), so that the
     // callback, or the task the answer resumes, can block in sync calls.
     const jspi = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
     const promising = jspi ? (onFrame as { callPromising?: (...args: unknown[]) => Promise<unknown> }).callPromising : undefined;
-    port.onmessage = (event: MessageEvent<PortFrame>) => {
+    const receive = (frame: ChannelFrame): void => {
       awakeLoop.end();
-      const frame = event.data;
       const buffers = frame.buffers.length > 0 ? frame.buffers.map((buffer) => new Uint8Array(buffer)) : null;
       const resolve = frame.answers === undefined ? undefined : answerWaits.get(frame.answers);
       if (resolve !== undefined) {
@@ -361,6 +368,14 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       }
       onFrame(frame.json, buffers);
     };
+    refusals.port1.onmessage = (event: MessageEvent<ChannelFrame>) => {
+      receive(event.data);
+    };
+    scope.addEventListener('message', (event: MessageEvent<unknown>) => {
+      if (isChannelFrame(event.data)) {
+        receive(event.data);
+      }
+    });
     const isolated = scope.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
     const sab = isolated ? new SharedArrayBuffer(SAB_BYTES) : null;
     if (sab !== null) {
@@ -379,18 +394,19 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
       v: PROTOCOL_VERSION,
       id: 0,
       kind: Kind.hello,
-      port: channel.port2,
+      port: refusals.port2,
       sab,
       pyodide: pyodideVersion,
       python: pythonVersion,
       transport: reported
     };
-    scope.postMessage(hello, [channel.port2]);
+    toPage = scope.postMessage.bind(scope);
+    toPage(hello, [refusals.port2]);
     return sab !== null;
   };
 
   const post = (json: string, buffers: unknown): void => {
-    if (port === null) {
+    if (toPage === null) {
       throw namedError('BridgeError', 'post() before connect()');
     }
     const borrowed = borrowBuffers(buffers);
@@ -400,8 +416,8 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
     } finally {
       borrowed.release();
     }
-    const frame: PortFrame = { json: json, buffers: copies };
-    port.postMessage(frame, copies);
+    const frame: ChannelFrame = { lb: FRAME_MARK, json: json, buffers: copies };
+    toPage(frame, copies);
     awakeLoop.extend(KEEP_AWAKE_MS);
   };
 
