@@ -23,6 +23,7 @@ import type { HandlerRegistry } from './registry';
 import { HandlerRegistry as Registry, checkMethodName, evaluateSource, resolveHandler } from './registry';
 import type { ServedRequest } from './sabChannel';
 import { SabChannel } from './sabChannel';
+import { KEEP_AWAKE_MS, KeepAwake } from './keepAwake';
 import type { StreamCounts } from './streams';
 import { StreamTable } from './streams';
 import { PageHandles, PythonRefs } from './handles';
@@ -218,6 +219,11 @@ export class KernelBridge {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /**
+   * Keeps the page's event loop awake for `keepAwakeMs` after each page -> Python call is
+   * posted, or until no call is pending: the answer then finds the page running.
+   */
+  private readonly awakeLoop = new KeepAwake();
+  /**
    * One timer for every pending call's deadline, not a `setTimeout` + `clearTimeout` per
    * call (as Python's side does): armed for the earliest deadline known when it was armed,
    * and left armed when calls are answered early.
@@ -245,8 +251,15 @@ export class KernelBridge {
    * @param id - The kernel id.
    * @param globalHandlers - Handlers shared by every kernel (`litebridge.register`).
    * @param pageVersion - The litebridge JS version, sent in `litebridge.ready`.
+   * @param keepAwakeMs - How long the page's event loop is kept awake after posting a page ->
+   *   Python call, in milliseconds ({@link KEEP_AWAKE_MS}); 0: never.
    */
-  constructor(id: string, globalHandlers: HandlerRegistry, pageVersion: string) {
+  constructor(
+    id: string,
+    globalHandlers: HandlerRegistry,
+    pageVersion: string,
+    private readonly keepAwakeMs: number = KEEP_AWAKE_MS
+  ) {
     this.id = id;
     this.globalHandlers = globalHandlers;
     this.pageVersion = pageVersion;
@@ -260,6 +273,11 @@ export class KernelBridge {
   /** True once the kernel's hello has arrived, until the kernel is disposed. */
   get connected(): boolean {
     return this.worker !== null && !this._closed;
+  }
+
+  /** True while the page's event loop is kept awake for a page -> Python call just sent. */
+  get awake(): boolean {
+    return this.awakeLoop.awake;
   }
 
   /** True once the kernel was disposed. */
@@ -581,6 +599,7 @@ export class KernelBridge {
     }
     const copies = transferable(buffers);
     worker.postMessage({ lb: FRAME_MARK, json, buffers: copies } satisfies ChannelFrame, copies);
+    this.awakeLoop.extend(this.keepAwakeMs);
   }
 
   private postRelease(pairs: [number, number][]): void {
@@ -602,6 +621,7 @@ export class KernelBridge {
     }
     const pending = [...this.pending.values()];
     this.pending.clear();
+    this.awakeLoop.end();
     if (this.deadlineTimer !== undefined) {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
@@ -743,6 +763,9 @@ export class KernelBridge {
       return; // timed out, aborted or unknown: a late answer is dropped
     }
     this.pending.delete(id);
+    if (this.pending.size === 0) {
+      this.awakeLoop.end();
+    }
     entry.cleanup();
     if (envelope.kind === Kind.error) {
       this.streams.stopCall(id, `the call of "${entry.method}" failed`);

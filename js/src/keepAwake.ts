@@ -7,17 +7,19 @@ import { laterTask } from './waitAsyncFix';
 
 /**
  * How long an event loop is kept awake, in milliseconds: on the page after each sync answer
- * (`SabChannel`); in the kernel's worker after Python posts a frame (the worker helper). A loop
+ * (`SabChannel`) and after posting a page -> Python call, until no call is pending
+ * (`KernelBridge`); in the kernel's worker after Python posts a frame (the worker helper). A loop
  * of `MessageChannel` tasks, so that the next request of a burst, or the answer, finds the
  * thread running instead of asleep. It never blocks the thread (input, rendering and other
  * tasks run between its turns) and ends by itself. Measured with `python -m bench.wake`
  * (bench/README.md): a page kept awake answers `call_sync` in 0.58-0.80x the time of an idle
  * one, in Chromium and Firefox.
  *
- * Not used on the page while a page -> Python call waits for its answer: in Firefox 153 the
- * answer, then a message on a `MessagePort` from the kernel's worker (protocol version 1), was
+ * While a page -> Python call waits, the loop pays only since frames travel on the kernel's
+ * Worker (protocol version 2): in Firefox 153 an answer on a `MessagePort` (version 1) was
  * handled only once the loop had ended, so each `k.call` took the loop's whole 1 ms (966 us
- * against 180 us without the loop; Chromium 44 against 68 us; bench/README.md, eighth round).
+ * against 180 us without it; bench/README.md, eighth round). On the Worker channel the loop
+ * cut `k.call` to 0.66x in Firefox and 0.64x in Chromium (bench/README.md, ninth round).
  */
 export const KEEP_AWAKE_MS = 1;
 
