@@ -405,7 +405,7 @@ def profile_kcall_parts(samples: int, per_sample: int, warmup: int, frame: str) 
     - ``decode``: ``decode_envelope`` of the request;
     - ``invoke``: ``Registry.invoke``: the name check and lookup, ``bench.echo`` itself and
       the answer's encoding (``answer_result``);
-    - ``post``: ``PyodideLink.post`` of the answer: the Python -> JS FFI call and the port's
+    - ``post``: ``PyodideLink.post`` of the answer: the Python -> JS FFI call and the Worker channel's
       ``postMessage``.
 
     Each answer posted here reaches the page, which drops it (no call waits for its id).
