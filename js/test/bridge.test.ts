@@ -616,6 +616,37 @@ describe('KernelBridge: cancellation, handler context, refusals', () => {
     other.close();
   });
 
+  it('hears a refusal on the hello\'s port, as a page of either protocol version sends it', { timeout: 5000 }, async () => {
+    const helper = loadHelper(); // a fresh worker helper, as in another kernel's worker
+    const scope = globalThis as unknown as Record<string, unknown>;
+    const seen: { port: MessagePort | null } = { port: null };
+    scope.postMessage = (message: unknown) => {
+      if (isHello(message)) {
+        seen.port = message.port;
+      }
+    };
+    scope.addEventListener = () => undefined; // nothing arrives on this worker's own channel
+    const frames: string[] = [];
+    try {
+      helper.connect((json) => {
+        frames.push(json);
+      }, '314.0.6', '3.14.0');
+    } finally {
+      delete scope.postMessage;
+      delete scope.addEventListener;
+    }
+    const port = seen.port;
+    assert.ok(port !== null, 'the hello carries the refusal port');
+    const refusal = { v: 1, id: 0, kind: 'litebridge.error', error: { type: 'BridgeError', message: 'version 2 is not 1', code: 'bad_request' } };
+    // a version 1 page posts {json, buffers} with no frame mark
+    port.postMessage({ json: JSON.stringify(refusal), buffers: [] });
+    while (frames.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    port.close();
+    assert.deepEqual(JSON.parse(frames[0]), refusal);
+  });
+
   it('refuses a second connection from the same worker (one connection per kernel)', () => {
     // beforeEach connected one helper in this "worker" (the test process's global)
     const second = (0, eval)(readFileSync(HELPER_PATH, 'utf8')) as WorkerHelperApi;
