@@ -16,23 +16,16 @@ Chromium through Playwright, Firefox through ``tests/browser``'s ``ProxiedBrowse
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "py", ROOT / "tests" / "browser"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from browsers import LiteBrowser
 
-from browsers import LiteBrowser, PlaywrightBrowser, ProxiedBrowser  # noqa: E402
-from harness import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, NetworkGuard  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from litebridge.serve import start_server
 
-from litebridge.serve import start_server  # noqa: E402
-
-from .runner import OFFLINE_ARGS, page_script  # noqa: E402
-from .stats import percentile  # noqa: E402
+from .browser import BENCH_BROWSERS, bench_browser
+from .runner import page_script
+from .stats import percentile
 
 #: page -> worker, then worker -> page: ``w`` the Worker's own channel, ``p`` a MessagePort
 MODES = {"ww": "Worker / Worker", "pp": "port / port", "wp": "Worker / port", "pw": "port / Worker"}
@@ -54,7 +47,7 @@ def run_browser(name: str, browser: LiteBrowser, url: str, rounds: int, n: int) 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print; returns 0."""
     parser = argparse.ArgumentParser(prog="python -m bench.channel", description=__doc__.splitlines()[0])
-    parser.add_argument("--browser", action="append", choices=("chromium", "firefox"), help="default: both")
+    parser.add_argument("--browser", action="append", choices=BENCH_BROWSERS, help="default: both")
     parser.add_argument("--rounds", type=int, default=4, help="rounds per mode (default 4)")
     parser.add_argument("-n", type=int, default=500, help="round trips per round (default 500)")
     args = parser.parse_args(argv)
@@ -63,28 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         server, _thread = start_server(Path(root), 0, isolation=True, sw_isolation=False)
         url = server.url + "index.html"
         try:
-            for name in args.browser or ["chromium", "firefox"]:
-                if name == "chromium":
-                    with sync_playwright() as playwright:
-                        chromium = playwright.chromium.launch(
-                            executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS
-                        )
-                        context = chromium.new_context()
-                        guard = NetworkGuard()
-                        guard.install(context)
-                        browser: LiteBrowser = PlaywrightBrowser(context, guard, ConsoleLog().lines)
-                        run_browser(name, browser, url, args.rounds, args.n)
-                        chromium.close()
-                        if guard.blocked:
-                            raise RuntimeError(f"non-local requests were made: {guard.blocked}")
-                else:
-                    firefox = ProxiedBrowser("firefox")
-                    try:
-                        run_browser(name, firefox, url, args.rounds, args.n)
-                        if firefox.blocked:
-                            raise RuntimeError(f"non-local requests were made: {firefox.blocked}")
-                    finally:
-                        firefox.close()
+            for name in args.browser or list(BENCH_BROWSERS):
+                with bench_browser(name) as browser:
+                    run_browser(name, browser, url, args.rounds, args.n)
         finally:
             server.shutdown()
             server.server_close()

@@ -41,22 +41,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "py", ROOT / "tests" / "browser"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from browsers import ProxiedBrowser
+from embed_helpers import make_embed_root, open_host
+from harness import CHROMIUM, CHROMIUM_ARGS, LiteKernel, NetworkGuard, wait_for_app
+from page_protocol import BrowserPage
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from browsers import ProxiedBrowser  # noqa: E402
-from embed_helpers import make_embed_root, open_host  # noqa: E402
-from harness import CHROMIUM, CHROMIUM_ARGS, LiteKernel, NetworkGuard, wait_for_app  # noqa: E402
-from page_protocol import BrowserPage  # noqa: E402
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
-from playwright.sync_api import Error as PlaywrightError  # noqa: E402
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
+from litebridge.serve import SiteServer, start_server
 
-from litebridge.serve import SiteServer, start_server  # noqa: E402
-
-from .report import (  # noqa: E402
+from . import ROOT
+from .report import (
     BULK_SIZES,
     MIB,
     breakdown_table,
@@ -67,9 +63,9 @@ from .report import (  # noqa: E402
     render_text,
     tables,
 )
-from .stats import Figure, make_figure  # noqa: E402
-from .window_bench import measure_window  # noqa: E402
-from .wsserver import WebSocketServer  # noqa: E402
+from .stats import Figure, make_figure
+from .window_bench import measure_window
+from .wsserver import WebSocketServer
 
 HERE = Path(__file__).resolve().parent
 PAGE_JS = HERE / "page"

@@ -21,22 +21,16 @@ served with COOP/COEP (transport ``sab``), on 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "py", ROOT / "tests" / "browser"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from browsers import LiteBrowser
+from harness import LiteKernel, wait_for_app
 
-from browsers import LiteBrowser, PlaywrightBrowser, ProxiedBrowser  # noqa: E402
-from harness import CHROMIUM, CHROMIUM_ARGS, ConsoleLog, LiteKernel, NetworkGuard, wait_for_app  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from litebridge.serve import SiteServer, start_server
 
-from litebridge.serve import SiteServer, start_server  # noqa: E402
-
-from .runner import KERNEL_SOURCE, OFFLINE_ARGS  # noqa: E402
-from .stats import percentile  # noqa: E402
+from .browser import BENCH_BROWSERS, bench_browser
+from .runner import KERNEL_SOURCE
+from .stats import percentile
 
 #: keeps the page's event loop busy with one MessageChannel task after another until stopped
 AWAKE_ON = """() => {
@@ -95,33 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     """Measure and print; returns 0."""
     parser = argparse.ArgumentParser(prog="python -m bench.wake", description=__doc__.splitlines()[0])
     parser.add_argument("--site", default="_output", help="the built site (default _output)")
-    parser.add_argument("--browser", action="append", choices=("chromium", "firefox"), help="default: both")
+    parser.add_argument("--browser", action="append", choices=BENCH_BROWSERS, help="default: both")
     parser.add_argument("--blocks", type=int, default=6, help="alternating blocks per run (default 6)")
     parser.add_argument("--reps", type=int, default=2, help="runs per browser (default 2)")
     args = parser.parse_args(argv)
     server, _thread = start_server(Path(args.site).resolve(), 0, isolation=True, sw_isolation=False)
     try:
-        for name in args.browser or ["chromium", "firefox"]:
-            if name == "chromium":
-                with sync_playwright() as playwright:
-                    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + OFFLINE_ARGS)
-                    context = chromium.new_context()
-                    guard = NetworkGuard()
-                    guard.install(context)
-                    console = ConsoleLog()
-                    browser: LiteBrowser = PlaywrightBrowser(context, guard, console.lines)
-                    run_browser(name, browser, server, args.blocks, args.reps)
-                    chromium.close()
-                    if guard.blocked:
-                        raise RuntimeError(f"non-local requests were made: {guard.blocked}")
-            else:
-                firefox = ProxiedBrowser("firefox")
-                try:
-                    run_browser(name, firefox, server, args.blocks, args.reps)
-                    if firefox.blocked:
-                        raise RuntimeError(f"non-local requests were made: {firefox.blocked}")
-                finally:
-                    firefox.close()
+        for name in args.browser or list(BENCH_BROWSERS):
+            with bench_browser(name) as browser:
+                run_browser(name, browser, server, args.blocks, args.reps)
     finally:
         server.shutdown()
     return 0
