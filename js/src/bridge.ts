@@ -65,8 +65,9 @@ const noop = (): void => undefined;
 
 /**
  * Refuse a kernel's hello: answer on its refusal port with a `litebridge.error` of id 0
- * (protocol sections 1 and 2), which every protocol version reads, so that Python raises `BridgeUnavailable` with `reason` at once instead of
- * waiting for a page that will never serve it.
+ * (protocol sections 1 and 2), which every protocol version reads, so that Python raises
+ * `BridgeUnavailable` with `reason` at once instead of waiting for a page that will never
+ * serve it.
  *
  * @param hello - The hello to refuse.
  * @param reason - Why, for the Python error message.
@@ -502,6 +503,8 @@ export class KernelBridge {
       if (this.sab === null || !this.sab.sendNested({ json, buffers: encoded.buffers }, () => { this.postTo(sendTo, json, encoded.buffers); })) {
         this.postTo(sendTo, json, encoded.buffers);
       }
+      // the answer comes on the kernel's Worker by either route (protocol section 8)
+      this.awakeLoop.extend(this.keepAwakeMs);
     });
     this.syncScope?.nested.push(pending);
     return pending;
@@ -599,7 +602,6 @@ export class KernelBridge {
     }
     const copies = transferable(buffers);
     worker.postMessage({ lb: FRAME_MARK, json, buffers: copies } satisfies ChannelFrame, copies);
-    this.awakeLoop.extend(this.keepAwakeMs);
   }
 
   private postRelease(pairs: [number, number][]): void {

@@ -7,7 +7,8 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import type { IKernel } from '@jupyterlite/services';
 import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
 
-import type { MessageSource, PageApi } from './manager';
+import type { KernelWorker } from './bridge';
+import type { PageApi } from './manager';
 import { BridgeManager } from './manager';
 import { watchKernelBoot } from './bootWatchdog';
 import { isolationPlugin } from './isolation';
@@ -56,16 +57,16 @@ declare global {
 type KernelFactory = (options: IKernel.IOptions) => Promise<IKernel>;
 
 /** The kernel's Worker: `PyodideKernel` keeps it in the private field `_worker`. */
-function workerOf(kernel: IKernel): MessageSource | null {
+function workerOf(kernel: IKernel): KernelWorker | null {
   const worker: unknown = (kernel as unknown as { _worker?: unknown })._worker;
   if (
     worker !== null &&
     typeof worker === 'object' &&
-    typeof (worker as MessageSource).postMessage === 'function' &&
-    typeof (worker as MessageSource).addEventListener === 'function' &&
-    typeof (worker as MessageSource).removeEventListener === 'function'
+    typeof (worker as KernelWorker).postMessage === 'function' &&
+    typeof (worker as KernelWorker).addEventListener === 'function' &&
+    typeof (worker as KernelWorker).removeEventListener === 'function'
   ) {
-    return worker as MessageSource;
+    return worker as KernelWorker;
   }
   return null;
 }

@@ -10,9 +10,6 @@ import { DEFAULT_TIMEOUT_MS, ErrorCode } from './protocol';
 import { HandlerRegistry } from './registry';
 import { VERSION } from './version';
 
-/** The kernel's `Worker`: its hello and every frame arrive on it, and the page's frames go on it. */
-export type MessageSource = KernelWorker;
-
 /** Options of {@link BridgeManager.kernel}. */
 export interface KernelOptions {
   /** Longest wait for the kernel's hello, in milliseconds; default 30000. */
@@ -75,7 +72,7 @@ export class BridgeManager implements PageApi {
    * @param source - The kernel's Worker.
    * @returns The kernel's bridge (not connected until the hello arrives).
    */
-  attach(id: string, source: MessageSource): KernelBridge {
+  attach(id: string, source: KernelWorker): KernelBridge {
     this.detach(id);
     const bridge = new KernelBridge(id, this.globalHandlers, VERSION);
     const listener = (event: MessageEvent<unknown>): void => {
