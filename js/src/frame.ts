@@ -23,7 +23,19 @@ export class FrameError extends RangeError {
   }
 }
 
-/** A decoded frame: the JSON text and its buffers, each backed by its own `ArrayBuffer`. */
+/**
+ * Makes the destinations of a frame's binary values, given their sizes in bytes (in order):
+ * one `Uint8Array` of exactly that length each. {@link freshBuffers} by default.
+ */
+export type AllocateBuffers = (sizes: readonly number[]) => Uint8Array[];
+
+/** Each binary value in its own new `ArrayBuffer` (the default of {@link FrameReader}). */
+export const freshBuffers: AllocateBuffers = (sizes) => sizes.map((size) => new Uint8Array(size));
+
+/**
+ * A decoded frame: the JSON text and its buffers, each backed by its own `ArrayBuffer`
+ * (unless the {@link FrameReader} was given another {@link AllocateBuffers}).
+ */
 export interface Frame {
   json: string;
   buffers: Uint8Array[];
@@ -121,16 +133,20 @@ export class FrameReader {
   private readonly destinations: Uint8Array[] = [this.fixed];
   private destination = 0;
   private destinationOffset = 0;
+  private readonly allocate: AllocateBuffers;
 
   /**
    * @param totalBytes - Bytes of the whole frame (`TOTAL_BYTES`).
+   * @param allocate - Makes the binary values' destinations once their sizes are known;
+   *   default {@link freshBuffers}.
    * @throws FrameError if `totalBytes` cannot hold a frame header.
    */
-  constructor(totalBytes: number) {
+  constructor(totalBytes: number, allocate: AllocateBuffers = freshBuffers) {
     if (!Number.isInteger(totalBytes) || totalBytes < FRAME_FIXED_BYTES) {
       throw new FrameError(`total ${totalBytes} bytes`);
     }
     this.totalBytes = totalBytes;
+    this.allocate = allocate;
   }
 
   /** True when every byte has been received. */
@@ -221,7 +237,7 @@ export class FrameReader {
     if (total !== this.totalBytes) {
       throw new FrameError(`lengths add up to ${total} bytes, the frame has ${this.totalBytes}`);
     }
-    this.buffers = sizes.map((size) => new Uint8Array(size));
+    this.buffers = this.allocate(sizes);
     this.destinations.push(jsonBytes, ...this.buffers);
   }
 }

@@ -102,7 +102,9 @@ describe('synchronous calls over the SharedArrayBuffer', () => {
       { envelope: { kind: 'litebridge.call', method: 'clickLike', args: [], sync: true }, timeoutMs: 5000 },
       { envelope: { kind: 'litebridge.call', method: 'reenterNested', args: [], sync: true }, timeoutMs: 5000 },
       { envelope: { kind: 'litebridge.call', method: 'bigCallback', args: [], sync: true }, timeoutMs: 5000 },
-      { envelope: { kind: 'litebridge.call', method: 'echo', args: ['after'], sync: true }, timeoutMs: 5000 }
+      { envelope: { kind: 'litebridge.call', method: 'echo', args: ['after'], sync: true }, timeoutMs: 5000 },
+      { envelope: { kind: 'litebridge.call', method: 'echo', args: [{ $bytes: 0 }], sync: true }, bufferSizes: [1000], timeoutMs: 5000 },
+      { envelope: { kind: 'litebridge.call', method: 'echo', args: [{ $bytes: 0 }, { $bytes: 1 }], sync: true }, bufferSizes: [3000, 5], timeoutMs: 5000 }
     ]);
     result = await done;
   });
@@ -145,6 +147,19 @@ describe('synchronous calls over the SharedArrayBuffer', () => {
     assert.equal(outcome.ok, true, JSON.stringify(outcome));
     assert.deepEqual(outcome.envelope?.value, [{ $bytes: 0 }]);
     assert.deepEqual(outcome.buffers, [[20 * MiB, patternSum(20 * MiB, 1)]]);
+  });
+
+  it('reads the buffers of every answer into one reused scratch buffer, intact', () => {
+    const [big, small, two] = [result.outcomes[2], result.outcomes[16], result.outcomes[17]];
+    assert.equal(small.ok, true, JSON.stringify(small));
+    assert.equal(two.ok, true, JSON.stringify(two));
+    assert.deepEqual(small.buffers, [[1000, patternSum(1000, 1)]]);
+    assert.deepEqual(two.buffers, [
+      [3000, patternSum(3000, 1)],
+      [5, patternSum(5, 2)]
+    ]);
+    // the 20 MiB answer grew the scratch buffer; the later, smaller answers reuse it
+    assert.deepEqual([...(big.backings ?? []), ...(small.backings ?? []), ...(two.backings ?? [])], [0, 0, 0, 0]);
   });
 
   it('times out on a handler that never settles, and later calls still work', () => {

@@ -71,7 +71,8 @@ def _split_answer(answer: Any) -> tuple[str, list[Buffer]]:
     """Split an answer frame as the helper returns it (``callSync``, ``awaitAnswer``): JSON, buffers.
 
     The helper gives the frame's JSON text alone when it has no buffers, else a JS array
-    ``[json, ...Uint8Array]``; the buffers are copied into ``bytes``.
+    ``[json, ...Uint8Array]``; the buffers are copied into ``bytes`` here, at once: those of a
+    ``callSync`` answer are views of a scratch buffer the next ``callSync`` reuses.
     """
     if isinstance(answer, str):
         return answer, []

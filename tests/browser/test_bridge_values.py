@@ -58,6 +58,19 @@ def test_bytes_round_trip(bridged: LiteKernel, size: int, how: str) -> None:
     assert bridged.value("checked") == ["bytes", size, True, f"Uint8Array({size})"]
 
 
+def test_bytes_answers_stay_intact_after_later_calls(bridged: LiteKernel) -> None:
+    # The worker reads the binary values of call_sync answers into one reused scratch buffer
+    # (js/src/worker/scratch.ts): every answer's bytes must be Python's own copy.
+    code = (
+        "firsts = [payload(3 * 1024 + i, i) for i in range(3)]\n"
+        "backs = [page.call_sync('echo', [data, [data[:7]]]) for data in firsts]\n"
+        "later = page.call_sync('echo', payload(5 * 1024, 99))\n"
+        "kept = [[sha(b[0]) == sha(d), b[1] == [d[:7]], type(b[0]).__name__] for b, d in zip(backs, firsts)]\n"
+    )
+    bridged.run(code)
+    assert bridged.value("kept") == [[True, True, "bytes"]] * 3
+
+
 def test_bytes_nested_in_lists_and_dicts(bridged: LiteKernel) -> None:
     value = "{'a': [b'x', {'b': bytearray(b'yz')}], 'm': memoryview(b'q'), 'e': b'', 'n': 1}"
     expected_shape = {

@@ -10,6 +10,7 @@
  */
 import { FrameReader, FrameWriter } from '../frame';
 import { KEEP_AWAKE_MS, KeepAwake } from '../keepAwake';
+import { ScratchBuffers } from './scratch';
 import type { ChannelFrame, HelloMessage, Transport } from '../protocol';
 import {
   CHUNK_WAIT_MS,
@@ -69,7 +70,8 @@ export interface WorkerHelper {
    * @param buffers - As for {@link WorkerHelper.post}; read in place, not copied first.
    * @param timeoutMs - Longest wait for the answer, in milliseconds.
    * @returns The answer frame: its JSON text when it has no buffers, else
-   *   `[json, ...Uint8Array]`.
+   *   `[json, ...Uint8Array]`. The buffers are views of a scratch buffer that the next
+   *   `callSync` reuses (`scratch.ts`): copy them before calling again.
    * @throws Error named `CallTimeout` when no answer came in time (a late answer is
    *   dropped), `BridgeUnavailable` when there is no SAB or the page never attached,
    *   `BridgeError` when the page broke the protocol.
@@ -238,6 +240,8 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
   let header: Int32Array | null = null;
   let payload: Uint8Array | null = null;
   let seq = 0;
+  /** Where the binary values of callSync answers are read into (copied by Python at once). */
+  const scratch = new ScratchBuffers();
   /** Resolvers of {@link WorkerHelper.awaitAnswer}, by request id. */
   const answerWaits = new Map<number, (frame: string | unknown[] | undefined) => void>();
   const awakeLoop = new KeepAwake();
@@ -572,7 +576,7 @@ export function createWorkerHelper(scope: WorkerGlobal = globalThis): WorkerHelp
         );
       }
       try {
-        reader ??= new FrameReader(state[Slot.TOTAL_BYTES]);
+        reader ??= new FrameReader(state[Slot.TOTAL_BYTES], scratch.allocate);
         if (state[Slot.CHUNK_INDEX] !== reader.chunkIndex) {
           throw new RangeError(`chunk ${state[Slot.CHUNK_INDEX]} where ${reader.chunkIndex} was expected`);
         }
