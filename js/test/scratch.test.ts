@@ -5,15 +5,17 @@ import { FrameReader, FrameWriter } from '../src/frame';
 import { SCRATCH_MAX_BYTES, ScratchBuffers } from '../src/worker/scratch';
 
 describe('scratch buffers for sync answers (worker)', () => {
-  it('hands out views of exactly the asked sizes, back to back in one buffer', () => {
+  it('hands out views of exactly the asked sizes, in one buffer, each at a multiple of 8 bytes', () => {
     const scratch = new ScratchBuffers();
-    const views = scratch.allocate([3, 0, 5]);
+    const views = scratch.allocate([3, 0, 5, 16, 1]);
     assert.deepEqual(
       views.map((view) => [view.length, view.byteOffset]),
       [
         [3, 0],
-        [0, 3],
-        [5, 3]
+        [0, 8],
+        [5, 8],
+        [16, 16],
+        [1, 32]
       ]
     );
     assert.equal(views[0].buffer, views[2].buffer);

@@ -173,3 +173,20 @@ def test_references(case: dict[str, Any]) -> None:
     else:
         with pytest.raises(ValueError, match="reference is not accepted here"):
             decode_envelope(text, buffers)
+
+
+@pytest.mark.parametrize("vector", VECTORS["frames"], ids=lambda v: v["name"][:40])
+def test_frame_json_decodes_as_written(vector: dict[str, Any]) -> None:
+    # The worker helper hands Python the frame's J bytes of JSON as they are, spaces that align
+    # the buffers included (docs/protocol.md section 7): Python's decoder must read them alike.
+    frame = bytes.fromhex(vector["hex"])
+    json_bytes = int.from_bytes(frame[0:4], "little")
+    count = int.from_bytes(frame[4:8], "little")
+    start = 8 + 4 * count
+    text = frame[start : start + json_bytes].decode("utf-8")
+    assert text.rstrip(" ") == vector["json"]
+    assert decode(text, [bytes.fromhex(b) for b in vector["buffers"]]) == decode(vector["json"])
+    assert (
+        decode_envelope('{"v":2,"id":1,"kind":"litebridge.result","value":1}' + text[len(vector["json"]) :])["value"]
+        == 1
+    )

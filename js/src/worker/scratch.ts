@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import type { AllocateBuffers } from '../frame';
-import { freshBuffers } from '../frame';
+import { BUFFER_ALIGN, freshBuffers } from '../frame';
 
 /**
  * The most bytes the scratch buffer keeps between calls (32 MiB): an answer whose binary
@@ -19,12 +19,19 @@ import { freshBuffers } from '../frame';
  */
 export const SCRATCH_MAX_BYTES = 32 * 1024 * 1024;
 
+/** `offset` rounded up to a multiple of `BUFFER_ALIGN`. */
+function alignUp(offset: number): number {
+  return Math.ceil(offset / BUFFER_ALIGN) * BUFFER_ALIGN;
+}
+
 /** The least size of the scratch buffer once it exists, in bytes (64 KiB). */
 const SCRATCH_MIN_BYTES = 64 * 1024;
 
 /**
  * Hands out views of one `ArrayBuffer` that is grown as needed (to a power of two, at most
- * `maxBytes`) and reused by every frame read with {@link ScratchBuffers.allocate}.
+ * `maxBytes`) and reused by every frame read with {@link ScratchBuffers.allocate}. Each view
+ * starts at a multiple of `BUFFER_ALIGN` (8) bytes, as the frame's first buffer does in the
+ * SAB, so that it is copied word by word.
  *
  * The views of one frame are valid until the next frame is allocated: copy them first.
  */
@@ -45,15 +52,18 @@ export class ScratchBuffers {
   }
 
   /**
-   * Views for a frame's binary values, back to back in the scratch buffer; new buffers when
-   * they add up to more than the most bytes kept.
+   * Views for a frame's binary values, in order in the scratch buffer (each at a multiple of
+   * 8 bytes); new buffers when they take more than the most bytes kept.
    *
    * @param sizes - The values' sizes in bytes.
    * @returns One `Uint8Array` of each size.
    */
   readonly allocate: AllocateBuffers = (sizes) => {
+    const offsets: number[] = [];
     let total = 0;
     for (const size of sizes) {
+      total = alignUp(total);
+      offsets.push(total);
       total += size;
     }
     if (total > this.maxBytes) {
@@ -68,11 +78,6 @@ export class ScratchBuffers {
       buffer = new ArrayBuffer(Math.min(grown, this.maxBytes));
       this.buffer = buffer;
     }
-    let offset = 0;
-    return sizes.map((size) => {
-      const view = new Uint8Array(buffer, offset, size);
-      offset += size;
-      return view;
-    });
+    return sizes.map((size, i) => new Uint8Array(buffer, offsets[i], size));
   };
 }
