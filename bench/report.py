@@ -123,9 +123,10 @@ class Bound:
     """The best value a target can reach on this machine, from floors of the same repetition.
 
     For a ``<=`` ratio target: ``(sum of the times of `terms`) / over`` is a lower bound when
-    every term is a cost the bridge's operation cannot avoid. For a throughput target:
-    ``terms[0]``'s MB/s times ``share`` is an upper bound. When the bound itself misses the
-    target in a repetition, no change to the bridge can meet it there.
+    every term is a cost the bridge's operation cannot avoid. For a ``>=`` "times faster"
+    target: ``faster / (sum of the times of `terms`)`` is an upper bound. For a throughput
+    target: ``terms[0]``'s MB/s times ``share`` is an upper bound. When the bound itself misses
+    the target in a repetition, no change to the bridge can meet it there.
 
     Attributes
     ----------
@@ -136,9 +137,11 @@ class Bound:
     terms : tuple of str
         Figure keys: times added (ratio), or the one throughput figure.
     over : str or None
-        The ratio's denominator figure; None for a throughput bound.
+        A ``<=`` ratio's denominator figure; None for the other bounds.
     share : float
         Throughput bound only: the share of ``terms[0]``'s MB/s reachable at best.
+    faster : str or None
+        A ``>=`` ratio's numerator figure (the slower alternative); None for the other bounds.
     """
 
     target: str
@@ -146,9 +149,16 @@ class Bound:
     terms: tuple[str, ...]
     over: str | None = None
     share: float = 1.0
+    faster: str | None = None
 
     def value(self, figures: Mapping[str, Figure]) -> float | None:
         """The bound in one repetition (a ratio, or MB/s), or None when a figure is missing."""
+        if self.faster is not None:
+            slower = _p50(figures, self.faster)
+            parts = [_p50(figures, key) for key in self.terms]
+            if slower is None or None in parts:
+                return None
+            return slower / sum(t for t in parts if t is not None)
         if self.over is None:
             mbs = _mb(figures.get(self.terms[0]))
             return None if mbs is None else mbs * self.share
@@ -159,7 +169,31 @@ class Bound:
         return sum(t for t in times if t is not None) / over
 
 
+#: the least a ``call_sync`` (sab) of the small message can take: the raw SAB round trip when
+#: the worker works between calls (``raw.sab_sync.gap40us``: Python's encode and decode between two
+#: calls are such work, and in Firefox any gap of 5-40 us triples the back-to-back floor,
+#: ``python -m bench.gap``), plus Python's own least work per call (``profile.parts.*``)
+SYNC_LEAST = ("raw.sab_sync.gap40us", "profile.parts.checks", "profile.parts.encode", "profile.parts.decode")
+_SYNC_LEAST_LABEL = (
+    "the raw SAB round trip when the worker works between calls (raw.sab_sync.gap40us: Python's own "
+    "work between two calls is such a gap, and in Firefox a gap of 5-40 us makes the floor 3-5x "
+    "the back-to-back one, python -m bench.gap) plus Python's least work per call (the checks, "
+    "the encode and the decode: profile.parts.checks + encode + decode)"
+)
+
 BOUNDS: list[Bound] = [
+    Bound(
+        "call_sync.sab / raw.sab_sync",
+        _SYNC_LEAST_LABEL + ", over the back-to-back floor",
+        SYNC_LEAST,
+        "raw.sab_sync",
+    ),
+    Bound(
+        "ws.small / call_sync.sab",
+        "the WebSocket round trip over " + _SYNC_LEAST_LABEL,
+        SYNC_LEAST,
+        faster="ws.small",
+    ),
     Bound(
         "await_call.isolated / await_floor.isolated",
         "the same round trip with no bridge code: Python posts a frame, the page's port echo posts "

@@ -390,7 +390,24 @@ def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules:
         "profile.jspi.port_min": fig("profile.jspi.port_min", 420e-6),
     }
     check_bound(rep_jspi, "call_sync.jspi / await_floor.plain", 2.1, False)  # 420 / 200 > 2
-    assert "bound" not in targets["call_sync.sab / raw.sab_sync"]
+    # call_sync (sab): the floor with the worker busy between calls, plus Python's least work
+    check_bound(rep, "call_sync.sab / raw.sab_sync", None, None)  # its floors are missing
+    assert "raw.sab_sync" not in rep
+    rep_sab = {
+        **rep,
+        "raw.sab_sync": fig("raw.sab_sync", 10e-6),
+        "raw.sab_sync.gap40us": fig("raw.sab_sync.gap40us", 21e-6),
+        "profile.parts.checks": fig("profile.parts.checks", 1e-6),
+        "profile.parts.encode": fig("profile.parts.encode", 6e-6),
+        "profile.parts.decode": fig("profile.parts.decode", 2e-6),
+        "call_sync.sab": fig("call_sync.sab", 50e-6),
+        "ws.small": fig("ws.small", 200e-6),
+    }
+    check_bound(rep_sab, "call_sync.sab / raw.sab_sync", 3.0, False)  # (21 + 1 + 6 + 2) / 10 > 2.5
+    check_bound(rep_sab, "ws.small / call_sync.sab", 200 / 30, True)  # 6.7x >= 5: the bridge could meet it
+    slow_ws = {**rep_sab, "ws.small": fig("ws.small", 120e-6)}
+    check_bound(slow_ws, "ws.small / call_sync.sab", 4.0, False)  # 120 / 30 < 5
+    assert "bound" not in targets["start.with / start.without"]
     header, rows = report.tables([rep], report.evaluate([rep]))[2]
     assert header[-1] == "best possible here"
     row = next(r for r in rows if r[0].startswith("await page.call vs"))
