@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -1186,6 +1186,8 @@ def write_reports(results: dict[str, Any], out: Path) -> str:
         f"{machine['load_average_after'][0]} after; {reps} repetitions per browser in one run, "
         f"{results['duration_s']:.0f} s"
     )
+    if "report_rendered" in results:
+        heading += f"; evaluated again {results['report_rendered']} with the current report rules (--rerender)"
     texts = [heading]
     markdown = ["# litebridge benchmark: latest run", "", f"Machine and versions: {heading}.", "", _INTRO]
     if "cross_browser" in results:
@@ -1234,6 +1236,36 @@ def write_reports(results: dict[str, Any], out: Path) -> str:
     return "\n\n".join(texts)
 
 
+def rerender(path: Path) -> dict[str, Any]:
+    """The results of a run's ``latest.json``, evaluated again with the current ``report.py``.
+
+    The measurements (every figure's samples) are kept as they were; the ratios, targets,
+    bounds and cross-browser verdicts are computed anew, for a report whose rules changed after
+    the run. ``report_rendered`` records when.
+    """
+    results: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    browsers: list[str] = results["browsers"]
+    names = {f.name for f in fields(Figure)}
+
+    def figures_of(reps: list[dict[str, Any]]) -> list[dict[str, Figure]]:
+        return [{key: Figure(**{k: v for k, v in d.items() if k in names}) for key, d in rep.items()} for rep in reps]
+
+    per_browser = {browsers[0]: figures_of(results["reps"])}
+    for name in browsers[1:]:
+        per_browser[name] = figures_of(results[name]["reps"])
+    evaluations = {name: evaluate(figures) for name, figures in per_browser.items()}
+    results["ratios"] = evaluations[browsers[0]]["ratios"]
+    results["targets"] = evaluations[browsers[0]]["targets"]
+    for name in browsers[1:]:
+        results[name]["ratios"] = evaluations[name]["ratios"]
+        results[name]["targets"] = evaluations[name]["targets"]
+    if "chromium" in evaluations and "firefox" in evaluations:
+        results["cross_browser"] = cross_browser(evaluations["chromium"], evaluations["firefox"])
+    results["report_rendered"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["_figures"] = per_browser
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the tables; exit 1 if the site reached beyond 127.0.0.1."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
@@ -1260,7 +1292,16 @@ def main(argv: list[str] | None = None) -> int:
         choices=BROWSERS,
         help="measure this browser (repeatable; default: chromium and firefox)",
     )
+    parser.add_argument(
+        "--rerender",
+        type=Path,
+        metavar="LATEST_JSON",
+        help="measure nothing: evaluate a run's latest.json again with the current report rules, into --out",
+    )
     args = parser.parse_args(argv)
+    if args.rerender is not None:
+        print(write_reports(rerender(args.rerender), args.out))
+        return 0
     if args.reps < 1:
         parser.error("--reps must be at least 1")
     browsers = tuple(name for name in BROWSERS if name in (args.browser or BROWSERS))

@@ -259,6 +259,13 @@ def test_cross_browser_distance_is_firefox_over_chromium(bench_modules: Any) -> 
     assert cross["ws.small / call_sync.sab"]["values"] == [pytest.approx(2.0)]  # 10x / 5x: twice as far
     assert cross["ws.small / call_sync.sab"]["verdicts"] == ["MISS"]
     assert cross["await_call.isolated / await_floor.isolated"]["verdicts"] == ["n/a"]
+    # a figure past its floor (the floor's samples were slow) counts as at the floor: distance 1
+    chromium = report.evaluate([rep(18, 20, 600)])  # 0.9x the floor
+    firefox = report.evaluate([rep(28, 20, 280)])  # 1.4x the floor
+    cross = {entry["name"]: entry for entry in report.cross_browser(chromium, firefox)}
+    assert cross["call_sync.sab / raw.sab_sync"]["values"] == [pytest.approx(1.4)]  # not 1.4 / 0.9
+    assert cross["call_sync.sab / raw.sab_sync"]["verdicts"] == ["PASS"]
+    assert cross["ws.small / call_sync.sab"]["values"] == [pytest.approx((600 / 18) / (280 / 28))]  # not capped
 
 
 def _figures_us(stats: Any, us: dict[str, float]) -> dict[str, Any]:
@@ -412,3 +419,26 @@ def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules:
     assert header[-1] == "best possible here"
     row = next(r for r in rows if r[0].startswith("await page.call vs"))
     assert row[-1] == "1.55x: out of reach"
+
+
+def test_rerender_evaluates_a_run_again_from_its_samples(
+    smoke_results: dict[str, Any], tmp_path: Path, repo_root: Path
+) -> None:
+    # python -m bench --rerender: the same targets from the saved samples, into another --out
+    saved = {key: value for key, value in smoke_results.items() if not key.startswith("_")}
+    (tmp_path / "run.json").write_text(json.dumps(saved), encoding="utf-8")
+    out = tmp_path / "again"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--rerender", str(tmp_path / "run.json"), "--out", str(out)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    again = json.loads((out / "latest.json").read_text())
+    assert again["reps"] == saved["reps"]
+    assert [(t["name"], t["values"]) for t in again["targets"]] == [(t["name"], t["values"]) for t in saved["targets"]]
+    assert again["cross_browser"] == saved["cross_browser"]
+    assert "evaluated again" in (out / "latest.md").read_text()
