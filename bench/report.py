@@ -181,6 +181,9 @@ _SYNC_LEAST_LABEL = (
     "the encode and the decode: profile.parts.checks + encode + decode)"
 )
 
+#: No bound for the 16 MiB echo: half the raw two-copy transfer's MB/s assumed a new buffer on
+#: both sides, and the worker reads answers into a reused one (js/src/worker/scratch.ts), so the
+#: echo beats it (bench/README.md, tenth round); there is no raw floor of the way back.
 BOUNDS: list[Bound] = [
     Bound(
         "call_sync.sab / raw.sab_sync",
@@ -222,12 +225,6 @@ BOUNDS: list[Bound] = [
         "bulk.sab.one_way.16MiB MB/s",
         "the raw JS two-copy transfer through the SAB, no Python: raw.sab_bulk.16MiB",
         ("raw.sab_bulk.16MiB",),
-    ),
-    Bound(
-        "bulk.sab.round_trip.16MiB MB/s",
-        "an echo moves the payload twice, each at best as fast as the raw two-copy transfer: raw.sab_bulk.16MiB / 2",
-        ("raw.sab_bulk.16MiB",),
-        share=0.5,
     ),
 ]
 

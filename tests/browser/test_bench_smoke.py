@@ -387,7 +387,8 @@ def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules:
     check_bound(rep, "await_call.isolated / await_floor.isolated", 1.55, False)  # 310 / 200 > 1.5
     check_bound(rep, "kcall.isolated / raw.postmessage", 250 / 150, True)  # under 2: the bridge could meet it
     check_bound(rep, "bulk.sab.one_way.16MiB MB/s", 800.0, False)
-    check_bound(rep, "bulk.sab.round_trip.16MiB MB/s", 400.0, False)
+    # no bound for the echo: the worker reads answers into a reused buffer, which no raw floor models
+    assert "bound" not in targets["bulk.sab.round_trip.16MiB MB/s"]
     check_bound(rep, "call_sync.jspi / await_floor.plain", None, None)  # its floors are missing
     # with its floors: the measured minimal jspi round trip over the plain page's await floor
     rep_jspi = {
