@@ -125,7 +125,8 @@ class Bound:
     For a ``<=`` ratio target: ``(sum of the times of `terms`) / over`` is a lower bound when
     every term is a cost the bridge's operation cannot avoid. For a ``>=`` "times faster"
     target: ``faster / (sum of the times of `terms`)`` is an upper bound. For a throughput
-    target: ``terms[0]``'s MB/s times ``share`` is an upper bound. When the bound itself misses
+    target: ``terms[0]``'s MB/s times ``share`` (or the bytes over the summed times of several
+    transfers in a row) is an upper bound. When the bound itself misses
     the target in a repetition, no change to the bridge can meet it there.
 
     Attributes
@@ -135,7 +136,9 @@ class Bound:
     label : str
         Why the bound holds.
     terms : tuple of str
-        Figure keys: times added (ratio), or the one throughput figure.
+        Figure keys: times added (ratio), or the throughput figure; several throughput figures
+        are transfers of the same bytes one after the other (the first one's bytes over their
+        summed times).
     over : str or None
         A ``<=`` ratio's denominator figure; None for the other bounds.
     share : float
@@ -154,19 +157,32 @@ class Bound:
     def value(self, figures: Mapping[str, Figure]) -> float | None:
         """The bound in one repetition (a ratio, or MB/s), or None when a figure is missing."""
         if self.faster is not None:
-            slower = _p50(figures, self.faster)
-            parts = [_p50(figures, key) for key in self.terms]
-            if slower is None or None in parts:
-                return None
-            return slower / sum(t for t in parts if t is not None)
+            return self._faster(figures, self.faster)
         if self.over is None:
-            mbs = _mb(figures.get(self.terms[0]))
-            return None if mbs is None else mbs * self.share
+            return self._throughput(figures)
         times = [_p50(figures, key) for key in self.terms]
         over = _p50(figures, self.over)
         if over is None or None in times:
             return None
         return sum(t for t in times if t is not None) / over
+
+    def _faster(self, figures: Mapping[str, Figure], slower_key: str) -> float | None:
+        slower = _p50(figures, slower_key)
+        parts = [_p50(figures, key) for key in self.terms]
+        if slower is None or None in parts:
+            return None
+        return slower / sum(t for t in parts if t is not None)
+
+    def _throughput(self, figures: Mapping[str, Figure]) -> float | None:
+        if len(self.terms) == 1:
+            mbs = _mb(figures.get(self.terms[0]))
+            return None if mbs is None else mbs * self.share
+        # transfers of the same bytes one after the other: the bytes over their summed times
+        legs = [figures[key] for key in self.terms if key in figures]
+        nbytes = legs[0].nbytes if len(legs) == len(self.terms) else None
+        if nbytes is None:
+            return None
+        return nbytes / sum(leg.p50_s for leg in legs) / 1e6
 
 
 #: the least a ``call_sync`` (sab) of the small message can take: the raw SAB round trip when
@@ -181,9 +197,6 @@ _SYNC_LEAST_LABEL = (
     "the encode and the decode: profile.parts.checks + encode + decode)"
 )
 
-#: No bound for the 16 MiB echo: half the raw two-copy transfer's MB/s assumed a new buffer on
-#: both sides, and the worker reads answers into a reused one (js/src/worker/scratch.ts), so the
-#: echo beats it (bench/README.md, tenth round); there is no raw floor of the way back.
 BOUNDS: list[Bound] = [
     Bound(
         "call_sync.sab / raw.sab_sync",
@@ -225,6 +238,13 @@ BOUNDS: list[Bound] = [
         "bulk.sab.one_way.16MiB MB/s",
         "the raw JS two-copy transfer through the SAB, no Python: raw.sab_bulk.16MiB",
         ("raw.sab_bulk.16MiB",),
+    ),
+    Bound(
+        "bulk.sab.round_trip.16MiB MB/s",
+        "the raw JS transfer there (copy in, copy out into a new buffer: raw.sab_bulk.16MiB) and "
+        "back (copy in, copy out into a reused buffer, as the worker reads answers: "
+        "raw.sab_bulk_back.16MiB), one after the other",
+        ("raw.sab_bulk.16MiB", "raw.sab_bulk_back.16MiB"),
     ),
 ]
 

@@ -645,6 +645,7 @@ def interleaved_blocks(run: Run, kernel: LiteKernel) -> tuple[Samples, Samples]:
         )
         out["raw.sab_sync"] = ms_to_s(raw["sab"])
         out["raw.sab_bulk.16MiB"] = ms_to_s(raw["bulk"])
+        out["raw.sab_bulk_back.16MiB"] = ms_to_s(raw["bulkBack"])
         out["raw.postmessage"] = ms_to_s(raw["postMessage"])
         gap = page.evaluate(
             page_script("raw_floor.js"),
@@ -736,6 +737,11 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
                 small,
             ),
             ("raw.sab_bulk.16MiB", "raw JS: 16MiB worker->page over the SAB (copy in, copy out), no Python", bulk),
+            (
+                "raw.sab_bulk_back.16MiB",
+                "raw JS: 16MiB page->worker over the SAB (copy in, copy out into a reused buffer), no Python",
+                bulk,
+            ),
             ("bulk.sab.one_way.16MiB", "call_sync (sab) 16MiB Python->page (size answered)", bulk),
             ("raw.postmessage", "raw JS: page->worker->page postMessage round trip", small),
             ("call_sync.sab", "page.call_sync small JSON, transport sab", small),

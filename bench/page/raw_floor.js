@@ -5,6 +5,8 @@
 //    page's loop (Atomics.waitAsync) decodes it, encodes the answer and notifies. Timed in the
 //    worker. Needs crossOriginIsolated.
 //  - postMessage: the page posts the message to the worker, which posts it back. Timed in the page.
+//  - bulkBack (bulkBytes > 0): the way back of an echo: the page copies bulkBytes into the SAB,
+//    the worker copies them out into a buffer it reuses. Timed in the worker.
 //  - bulk (bulkBytes > 0): one-way transfer floor: the worker copies bulkBytes into the SAB, the
 //    page copies them out into a fresh buffer and answers with the size. Timed in the worker.
 // gapUs makes the worker busy for that long before each sync call (standing for the caller's own
@@ -39,6 +41,26 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
           Atomics.notify(header, 0);
           while (Atomics.load(header, 0) === asked) Atomics.wait(header, 0, asked, 10000);
           if (header[1] !== data.length) throw new Error('bad answer');
+          if (s > 0) out.push(performance.now() - started); // the first transfer is a warm-up
+        }
+        Atomics.store(header, 0, -1);
+        Atomics.notify(header, 0);
+        self.postMessage(out);
+        return;
+      }
+      if (mode === 'bulkback') {
+        // the way back of an echo: the page copies its bytes into the SAB, the worker copies
+        // them out into a buffer it reuses (as the bridge's worker reads answers)
+        const into = new Uint8Array(payload.length);
+        const out = [];
+        for (let s = 0; s <= samples; s++) {
+          const started = performance.now();
+          const asked = (s + 1) * 8 + 1;
+          Atomics.store(header, 0, asked);
+          Atomics.notify(header, 0);
+          while (Atomics.load(header, 0) === asked) Atomics.wait(header, 0, asked, 10000);
+          into.set(payload.subarray(0, header[1]));
+          if (header[1] !== into.length || into[4096] !== (4096 & 255)) throw new Error('bad answer');
           if (s > 0) out.push(performance.now() - started); // the first transfer is a warm-up
         }
         Atomics.store(header, 0, -1);
@@ -86,7 +108,7 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
     };
   };
   const url = URL.createObjectURL(new Blob([`(${workerMain.toString()})()`], { type: 'text/javascript' }));
-  const result = { sab: null, postMessage: null, bulk: null, crossOriginIsolated: self.crossOriginIsolated };
+  const result = { sab: null, postMessage: null, bulk: null, bulkBack: null, crossOriginIsolated: self.crossOriginIsolated };
   const withTimeout = (promise, ms, what) => {
     let timer;
     const timeout = new Promise((_, reject) => {
@@ -102,16 +124,26 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
       const payload = new Uint8Array(sab, 32);
       const encoder = new TextEncoder();
       const decoder = new TextDecoder();
+      let back = null; // bulkback: the page's bytes, made once
       const answer = (state) => {
+        if (mode === 'bulkback') {
+          if (back === null) {
+            back = new Uint8Array(bytes);
+            for (let i = 0; i < back.length; i += 4096) back[i] = i & 255;
+          }
+          payload.set(back);
+          header[1] = back.length;
+          return;
+        }
         if (mode === 'bulk') {
           const copy = payload.slice(0, header[1]);
           header[1] = copy.length;
           return;
         }
         const request = JSON.parse(decoder.decode(payload.slice(0, header[1])));
-        const bytes = encoder.encode(JSON.stringify(request));
-        payload.set(bytes);
-        header[1] = bytes.length;
+        const encoded = encoder.encode(JSON.stringify(request));
+        payload.set(encoded);
+        header[1] = encoded.length;
       };
       const serve = async () => {
         let handled = 0;
@@ -154,6 +186,7 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
       result.sab = await runSab('sync', 64 * 1024, { samples, perSample, warmup, message, gapUs, workerSpinUs });
       if (bulkBytes > 0) {
         result.bulk = await runSab('bulk', bulkBytes, { samples: bulkSamples });
+        result.bulkBack = await runSab('bulkback', bulkBytes, { samples: bulkSamples });
       }
     }
     if (postMessageFloor) {

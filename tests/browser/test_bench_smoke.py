@@ -32,6 +32,7 @@ EXPECTED_FIGURES = [
     "raw.postmessage",
     "raw.sab_sync.gap40us",
     "raw.sab_bulk.16MiB",
+    "raw.sab_bulk_back.16MiB",
     "profile.await.no_timeout",
     "profile.await.port_min",
     "profile.jspi.port_min",
@@ -387,8 +388,10 @@ def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules:
     check_bound(rep, "await_call.isolated / await_floor.isolated", 1.55, False)  # 310 / 200 > 1.5
     check_bound(rep, "kcall.isolated / raw.postmessage", 250 / 150, True)  # under 2: the bridge could meet it
     check_bound(rep, "bulk.sab.one_way.16MiB MB/s", 800.0, False)
-    # no bound for the echo: the worker reads answers into a reused buffer, which no raw floor models
-    assert "bound" not in targets["bulk.sab.round_trip.16MiB MB/s"]
+    # the echo: there (800 MB/s) and back into a reused buffer (1600 MB/s), one after the other
+    check_bound(rep, "bulk.sab.round_trip.16MiB MB/s", None, None)  # the way back is missing
+    rep_back = {**rep, "raw.sab_bulk_back.16MiB": fig("raw.sab_bulk_back.16MiB", mib16 / 1600e6, mib16)}
+    check_bound(rep_back, "bulk.sab.round_trip.16MiB MB/s", 1 / (1 / 800 + 1 / 1600), False)  # 533 < 1000
     check_bound(rep, "call_sync.jspi / await_floor.plain", None, None)  # its floors are missing
     # with its floors: the measured minimal jspi round trip over the plain page's await floor
     rep_jspi = {
