@@ -25,7 +25,7 @@ from ._call_output import install as install_call_output
 from ._handles import HandleTable
 from ._streams import StreamTable, is_stream_source
 from ._window import JSHandle
-from .codec import Buffer, decode_envelope, encode_envelope
+from .codec import Buffer, decode_envelope, dumps, encode_envelope, plain_json
 from .dispatch import Frame, Registry, answer_error, check_name, invoke_callable
 from .errors import (
     BridgeError,
@@ -47,6 +47,7 @@ from .protocol import (
     KIND_REGISTER,
     KIND_RELEASE,
     KIND_RESULT,
+    MAX_PAYLOAD_BYTES,
     PROTOCOL_VERSION,
     TransportName,
 )
@@ -189,22 +190,27 @@ def _check_timeout(timeout: float | None) -> float | None:
     return float(timeout)
 
 
-_VALID_METHODS: set[str] = set()
-"""Method names already checked (names repeat: one set lookup per call afterwards)."""
+_METHOD_JSON: dict[str, str] = {}
+"""Method names already checked, each with its JSON string (names repeat: one dict lookup per
+call afterwards)."""
 
 
-def _check_method(method: object) -> str:
-    if method in _VALID_METHODS:
-        return method
+def _method_json(method: object) -> str:
+    """Check a method name (TypeError or UnknownMethodError) and return its JSON string."""
+    if type(method) is str:
+        quoted = _METHOD_JSON.get(method)
+        if quoted is not None:
+            return quoted
     if type(method) is not str or not method:
         raise TypeError(f"method must be a non-empty str, got {method!r}")
     try:
         check_name(method)
     except MethodLookupError as exc:  # refused before sending, as the page would refuse it
         raise UnknownMethodError("BridgeError", str(exc), "", exc.code) from None
-    if len(_VALID_METHODS) < 4096:
-        _VALID_METHODS.add(method)
-    return method
+    quoted = dumps(method)
+    if len(_METHOD_JSON) < 4096:
+        _METHOD_JSON[method] = quoted
+    return quoted
 
 
 def _default_connector(on_frame: FrameHandler) -> Link:
@@ -621,12 +627,24 @@ class Page:
     # --- internals -----------------------------------------------------------------------------
     def _encode_call(self, method: str, args: tuple[object, ...], *, sync: bool) -> tuple[int, str, list[Buffer]]:
         """Take an id and encode a ``litebridge.call`` envelope; TypeError before anything is sent."""
+        method_json = _method_json(method)
+        args_json = plain_json(args)
+        if args_json is not None and method_json.isascii():
+            # the common case: the envelope's text is written at once, as dumps(envelope)
+            # would write it (key order included), with no walk, no buffers and no streams
+            call_id = self._take_id()
+            text = (
+                f'{{"v":{PROTOCOL_VERSION},"id":{call_id},"kind":"{KIND_CALL}","method":{method_json},'
+                f'"args":{args_json},"sync":{"true" if sync else "false"}}}'
+            )
+            if len(text) <= MAX_PAYLOAD_BYTES:
+                return call_id, text, []
         call_id = self._take_id()
         envelope = {
             "v": PROTOCOL_VERSION,
             "id": call_id,
             "kind": KIND_CALL,
-            "method": _check_method(method),
+            "method": method,
             "args": args,
             "sync": sync,
         }
@@ -818,7 +836,7 @@ class Page:
         except Exception:
             log.exception("litebridge: failed to handle a frame from the page")
 
-    def _handle_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:
+    def _handle_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:  # noqa: PLR0912 - one flat kind switch
         try:
             message = decode_envelope(text, buffers, self._streams.importer, self._import)
         except ValueError as exc:
@@ -826,6 +844,9 @@ class Page:
             return
         kind = message["kind"]
         call_id = message["id"]
+        if kind == KIND_RESULT and message["v"] == PROTOCOL_VERSION:  # the common case first
+            self._settle(call_id, message)
+            return
         if kind == KIND_ERROR and call_id == 0:  # the page refused the hello (any version)
             self._refuse(message.get("error"))
             return

@@ -407,6 +407,30 @@ def encode_envelope(
     return _finish(dumps(fields), enc.buffers, value, root)
 
 
+def plain_json(value: object) -> str | None:
+    """Return the JSON text of a value that is already its own wire form, if that text is ASCII.
+
+    The hot path of a call's arguments: no walk, no buffers, no escapes (see ``_plain``).
+
+    Parameters
+    ----------
+    value : object
+        The value (a call's ``args`` tuple).
+
+    Returns
+    -------
+    str or None
+        ``dumps(value)``, or None when the value needs the full walk of :func:`encode` (bytes,
+        streams, non-JSON types, placeholder-like keys, unsafe ints...) or its text is not
+        ASCII (its UTF-8 size, and any lone surrogate, are then :func:`encode`'s to check).
+    """
+    if ((type(value) is tuple or type(value) is list) and _all_scalars(value)) or _plain(value):
+        text = dumps(value)
+        if text.isascii():
+            return text
+    return None
+
+
 def _needs_restore(text: str, buffers: Sequence[Buffer] | None) -> bool:
     # No placeholder and no escape can hide in a text without "$" (nor in one whose "$" is
     # spelled \u0024): then json.loads alone is the answer. Neither JSON.stringify nor

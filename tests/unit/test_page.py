@@ -98,6 +98,7 @@ class FakeLink:
         self._loop = loop
         self.transport_name: TransportName = transport
         self.posted: list[dict[str, Any]] = []
+        self.texts: list[str] = []  # each posted frame's JSON text, as written
         self.blocked_ids: list[int] = []
         self.resume_here = True
         if page.attached:
@@ -121,6 +122,7 @@ class FakeLink:
         return False
 
     def post(self, text: str, buffers: list[Buffer]) -> None:
+        self.texts.append(text)
         self.posted.append(json.loads(text))
         if not self.page.attached:
             return
@@ -211,6 +213,53 @@ def test_call_envelope_fields(h: Harness) -> None:
     sent = h.link.posted[-1]
     assert sent == {"v": 2, "id": sent["id"], "kind": "litebridge.call", "method": "echo", "args": [1], "sync": False}
     assert sent["id"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("echo", ()),
+        ("echo", (1, -2.5, "s", True, None)),
+        ("echo", ({"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": True}, [1, [2, {"k": None}]])),
+        ("echo", ("caf\u00e9 \u2603",)),  # not ASCII: the full encode
+        ("echo", ({"$bytes": 0},)),  # looks like a placeholder: escaped by the full encode
+        ("echo", (b"\x00\x01", {"b": bytearray(b"xy")})),  # buffers
+        ("ex.say", ({"a": "quote \" and backslash \\ and tab \t"},)),
+        ('we"ird', (1,)),  # a name JSON must escape
+        ("caf\u00e9", (1,)),  # a name that is not ASCII
+    ],
+)
+@pytest.mark.parametrize("sync", [False, True])
+def test_call_text_is_what_the_full_envelope_encode_writes(method: str, args: tuple[object, ...], sync: bool) -> None:
+    """The written-at-once envelope of plain arguments is byte for byte ``encode_envelope``'s."""
+    h = Harness()
+    try:
+        call_id, text, buffers = h.page._encode_call(method, args, sync=sync)
+        envelope = {"v": 2, "id": call_id, "kind": "litebridge.call", "method": method, "args": args, "sync": sync}
+        want_text, want_buffers = encode_envelope(envelope, "args", "args")
+        assert text == want_text
+        assert [bytes(b) for b in buffers] == [bytes(b) for b in want_buffers]
+        assert decode_envelope(text, buffers)["method"] == method
+    finally:
+        h.loop.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((2**53,), TypeError, r"args\[0\]"),  # beyond JavaScript's safe integers
+        ((float("nan"),), (TypeError, ValueError), r"args\[0\]"),
+        (({1: "a"},), TypeError, r"args\[0\]"),  # a key that is not a str
+        (({"s": {1, 2}},), TypeError, r"cannot send set at args\[0\]\['s'\]"),
+        (("\ud800",), TypeError, "lone surrogate"),
+    ],
+)
+def test_call_refuses_what_cannot_be_sent_before_sending(
+    h: Harness, args: tuple[object, ...], error: type[Exception] | tuple[type[Exception], ...], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        h.page.call("echo", *args)
+    assert all(m["kind"] != "litebridge.call" for m in h.link.posted)
 
 
 def test_ids_are_unique_and_increasing(h: Harness) -> None:
