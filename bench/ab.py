@@ -35,7 +35,7 @@ from page_protocol import BrowserPage
 from litebridge.serve import start_server
 
 from .browser import BENCH_BROWSERS, bench_browser
-from .runner import KERNEL_SOURCE, Counts, kcall_part_samples, ms_to_s, page_script
+from .runner import KERNEL_SOURCE, WARMUP_MIN_MS, Counts, kcall_part_samples, ms_to_s, page_script, warmup_setting
 from .stats import percentile
 
 MIB = 1024 * 1024
@@ -77,6 +77,7 @@ def _measure_one(kernel: LiteKernel, figure: str, samples: int, per_sample: int)
         return ms_to_s(kernel.page.evaluate(page_script("page_serve.js"), {**options, "warmup": per_sample})["serve"])
     if figure == "kcall":
         options = {"kernelId": kernel.id, "samples": samples, "perSample": per_sample, "warmup": per_sample}
+        options["warmupMs"] = WARMUP_MIN_MS
         out = kernel.page.evaluate(page_script("kcall.js"), {**options, "message": SMALL})
         return ms_to_s(out["samples"])
     raise ValueError(f"unknown figure {figure!r}: expected one of {FIGURES}")
@@ -87,6 +88,7 @@ def _boot(name: str, page: BrowserPage) -> LiteKernel:
     wait_for_app(page)
     kernel = LiteKernel(page, boot_timeout_s=90)
     kernel.run(KERNEL_SOURCE, timeout_s=300)
+    kernel.run(warmup_setting(), timeout_s=300)
     transport = kernel.value("await setup()")["transport"]
     print(f"{name}: transport {transport}", file=sys.stderr, flush=True)
     return kernel

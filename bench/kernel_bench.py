@@ -28,6 +28,12 @@ SMALL: dict[str, Any] = {"op": "echo", "n": 42, "x": 1.5, "s": "hello", "ok": Tr
 #: page handlers used by the benchmarks: echo the value, or only report a buffer's size
 HANDLERS = "{ bench_echo(x) { return x; }, bench_len(b) { return b.byteLength; } }"
 
+#: the least time (seconds) the warm-up of a small-call figure lasts, after its ``warmup``
+#: operations: the runner sets it (``runner.WARMUP_MIN_MS``). After other work, the first
+#: milliseconds of cross-thread round trips are slow while the threads wake up (bench/README.md,
+#: eleventh round), and 50 calls can be over in 2 ms.
+WARMUP_MIN_S = 0.0
+
 #: operations per sample of the microsecond-scale profile parts, times ``per_sample``
 FAST_FACTOR = 20
 
@@ -62,9 +68,17 @@ MIN_SAMPLE_S = 0.002
 def _sync_samples(
     call: Callable[[], object], samples: int, per_sample: int, warmup: int, min_s: float = 0.0
 ) -> list[float]:
-    """Seconds per call: each sample runs ``per_sample`` calls, again until it lasts ``min_s``."""
+    """Seconds per call: each sample runs ``per_sample`` calls, again until it lasts ``min_s``.
+
+    The warm-up is ``warmup`` calls, then more until it has lasted ``WARMUP_MIN_S`` (none when
+    ``warmup`` is 0).
+    """
     for _ in range(warmup):
         call()
+    if warmup > 0:
+        end = time.perf_counter() + WARMUP_MIN_S
+        while time.perf_counter() < end:
+            call()
     out = []
     clock = time.perf_counter
     for _ in range(samples):
@@ -86,6 +100,10 @@ async def _async_samples(
 ) -> list[float]:
     for _ in range(warmup):
         await call()
+    if warmup > 0:  # then until it has lasted WARMUP_MIN_S, as _sync_samples
+        end = time.perf_counter() + WARMUP_MIN_S
+        while time.perf_counter() < end:
+            await call()
     out = []
     clock = time.perf_counter
     for _ in range(samples):

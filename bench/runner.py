@@ -201,6 +201,18 @@ def log(message: str) -> None:
 _STARTED = time.monotonic()
 
 
+#: the least time (milliseconds) the warm-up of a small-call figure lasts, after its
+#: ``counts.warmup`` operations, in the page scripts (``warmupMs``) and the kernel
+#: (``WARMUP_MIN_S``): after other work, the first few milliseconds of cross-thread round trips
+#: are slow while the threads wake up (bench/README.md, eleventh round)
+WARMUP_MIN_MS = 20.0
+
+
+def warmup_setting() -> str:
+    """Python source that sets the kernel benchmarks' ``WARMUP_MIN_S`` to :data:`WARMUP_MIN_MS`."""
+    return f"WARMUP_MIN_S = {WARMUP_MIN_MS / 1000!r}"
+
+
 def page_script(name: str) -> str:
     """The source of a page-side script in ``bench/page/``."""
     return (PAGE_JS / name).read_text(encoding="utf-8")
@@ -500,6 +512,7 @@ def boot_bench_kernel(run: Run, open_page: Any, server: SiteServer) -> tuple[Lit
         raise RuntimeError("litebridge was imported before the first cell: import time cannot be measured")
     import_s = float(kernel.value("_import_s"))
     kernel.run(KERNEL_SOURCE, timeout_s=STEP_TIMEOUT_S)
+    kernel.run(warmup_setting(), timeout_s=STEP_TIMEOUT_S)
     setup = kernel.value("await setup()")
     run.versions.setdefault("pyodide", str(kernel.value("__import__('pyodide').__version__")))
     run.versions.setdefault("python_in_kernel", str(kernel.value("__import__('platform').python_version()")))
@@ -546,11 +559,12 @@ def small_args(counts: Counts) -> str:
 
 
 def js_options(counts: Counts, **extra: Any) -> dict[str, Any]:
-    """Options of a page script: counts plus the small message."""
+    """Options of a page script: counts, the warm-up's least duration, the small message."""
     return {
         "samples": counts.samples,
         "perSample": counts.per_sample,
         "warmup": counts.warmup,
+        "warmupMs": WARMUP_MIN_MS,
         "message": SMALL,
         **extra,
     }

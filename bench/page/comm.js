@@ -3,7 +3,7 @@
 // kernel's comm target (bench/kernel_bench.py: setup_comm) sends every message's data back.
 // Run with page.evaluate(source, options). Returns per-round-trip times in milliseconds, one per
 // sample (the mean of perSample sequential round trips).
-async ({ kernelId, target, samples, perSample, warmup, message }) => {
+async ({ kernelId, target, samples, perSample, warmup, warmupMs = 0, message }) => {
   const kernel = window.__lbTest.kernels[kernelId];
   const comm = kernel.createComm(target);
   let next = null;
@@ -23,6 +23,7 @@ async ({ kernelId, target, samples, perSample, warmup, message }) => {
     if (back.n !== message.n) throw new Error('bad answer');
   };
   for (let i = 0; i < warmup; i++) await roundTrip();
+  for (const end = performance.now() + warmupMs; warmup > 0 && performance.now() < end; ) await roundTrip();
   const out = [];
   for (let s = 0; s < samples; s++) {
     const started = performance.now();

@@ -9,16 +9,18 @@
 //    the worker copies them out into a buffer it reuses. Timed in the worker.
 //  - bulk (bulkBytes > 0): one-way transfer floor: the worker copies bulkBytes into the SAB, the
 //    page copies them out into a fresh buffer and answers with the size. Timed in the worker.
-// gapUs makes the worker busy for that long before each sync call (standing for the caller's own
-// work); workerSpinUs polls STATE before Atomics.wait (as the bridge's worker helper does, so the
-// runner passes the helper's WAIT_SPIN_MS); pageSpinUs polls before waitAsync (an experiment).
+// warmupMs: the warm-up of the small round trips lasts that long at least, after its warmup
+// round trips (the runner's WARMUP_MIN_MS). gapUs makes the worker busy for that long before each
+// sync call (standing for the caller's own work); workerSpinUs polls STATE before Atomics.wait
+// (as the bridge's worker helper does, so the runner passes the helper's WAIT_SPIN_MS);
+// pageSpinUs polls before waitAsync (an experiment).
 // Returns per-call times in milliseconds, one per sample (the mean of perSample round trips), and
 // one per bulk transfer. sabFloor false or postMessageFloor false leaves that floor out.
-async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0, bulkBytes = 0, bulkSamples = 0, postMessageFloor = true, sabFloor = true }) => {
+async ({ samples, perSample, warmup, warmupMs = 0, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0, bulkBytes = 0, bulkSamples = 0, postMessageFloor = true, sabFloor = true }) => {
   const workerMain = () => {
     // phases in STATE (int32 0): seq * 8 + 1 = request written, seq * 8 + 4 = answer written
     self.onmessage = (event) => {
-      const { mode, sab, samples, perSample, warmup, message, gapUs, workerSpinUs } = event.data;
+      const { mode, sab, samples, perSample, warmup, warmupMs, message, gapUs, workerSpinUs } = event.data;
       if (mode === 'echo') {
         self.onmessage = (e) => self.postMessage(e.data);
         self.postMessage('ready');
@@ -96,6 +98,7 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
         if (answer.n !== message.n) throw new Error('bad answer');
       };
       for (let i = 0; i < warmup; i++) roundTrip();
+      for (const end = performance.now() + warmupMs; warmup > 0 && performance.now() < end; ) roundTrip();
       const out = [];
       for (let s = 0; s < samples; s++) {
         const started = performance.now();
@@ -183,7 +186,7 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
       }
     };
     if (sabFloor && self.crossOriginIsolated) {
-      result.sab = await runSab('sync', 64 * 1024, { samples, perSample, warmup, message, gapUs, workerSpinUs });
+      result.sab = await runSab('sync', 64 * 1024, { samples, perSample, warmup, warmupMs, message, gapUs, workerSpinUs });
       if (bulkBytes > 0) {
         result.bulk = await runSab('bulk', bulkBytes, { samples: bulkSamples });
         result.bulkBack = await runSab('bulkback', bulkBytes, { samples: bulkSamples });
@@ -205,6 +208,7 @@ async ({ samples, perSample, warmup, message, gapUs = 0, pageSpinUs = 0, workerS
       };
       const measure = async () => {
         for (let i = 0; i < warmup; i++) await roundTrip();
+        for (const end = performance.now() + warmupMs; warmup > 0 && performance.now() < end; ) await roundTrip();
         const out = [];
         for (let s = 0; s < samples; s++) {
           const started = performance.now();

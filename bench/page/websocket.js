@@ -4,7 +4,7 @@
 // Returns per-round-trip times in milliseconds: small JSON (one per sample, the mean of perSample
 // round trips), and bulk one-way (page -> server, small ack) and round trip (echoed), one per
 // transfer.
-async ({ baseUrl, samples, perSample, warmup, message, bulkBytes, bulkSamples }) => {
+async ({ baseUrl, samples, perSample, warmup, warmupMs = 0, message, bulkBytes, bulkSamples }) => {
   const withTimeout = (promise, ms, what) => {
     let timer;
     const timeout = new Promise((_, reject) => {
@@ -36,6 +36,7 @@ async ({ baseUrl, samples, perSample, warmup, message, bulkBytes, bulkSamples })
     if (back.n !== message.n) throw new Error('bad answer');
   };
   for (let i = 0; i < warmup; i++) await smallTrip();
+  for (const end = performance.now() + warmupMs; warmup > 0 && performance.now() < end; ) await smallTrip();
   for (let s = 0; s < samples; s++) {
     const started = performance.now();
     for (let i = 0; i < perSample; i++) await smallTrip();
