@@ -224,7 +224,7 @@ def test_call_envelope_fields(h: Harness) -> None:
         ("echo", ("caf\u00e9 \u2603",)),  # not ASCII: the full encode
         ("echo", ({"$bytes": 0},)),  # looks like a placeholder: escaped by the full encode
         ("echo", (b"\x00\x01", {"b": bytearray(b"xy")})),  # buffers
-        ("ex.say", ({"a": "quote \" and backslash \\ and tab \t"},)),
+        ("ex.say", ({"a": 'quote " and backslash \\ and tab \t'},)),
         ('we"ird', (1,)),  # a name JSON must escape
         ("caf\u00e9", (1,)),  # a name that is not ASCII
     ],
