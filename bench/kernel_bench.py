@@ -225,6 +225,58 @@ async def await_port_min(samples: int, per_sample: int, warmup: int, frame: str,
         link._on_frame = saved  # type: ignore[attr-defined]
 
 
+async def await_lean(samples: int, per_sample: int, warmup: int) -> list[float]:
+    """``await`` of the least bridge round trip of ``page.call("bench_echo", SMALL)``.
+
+    What no bridge can leave out, with the bridge's own page side: Python writes the call's
+    envelope from a string template (the id and ``json.dumps`` of the arguments, no checks) and
+    posts it (``PyodideLink.post``); the page's bridge serves it as any call (parse, dispatch,
+    handler, answer encoding, the answer posted marked as one); the worker helper enters Python
+    for the answer as for any (``callPromising`` where the browser has JSPI), and a minimal
+    receiver parses it (``json.loads``) and settles the awaited future, resuming the task in
+    that entry (``CallFuture.answer``). Left out: the argument checks, the pending table and its
+    timeout, the answer's checks and routing. Seconds per round trip.
+    """
+    import json
+
+    link = page.connect()
+    loop = asyncio.get_running_loop()
+    waiting: dict[int, CallFuture] = {}
+    saved = link._on_frame  # type: ignore[attr-defined]
+    args_json = json.dumps([SMALL], separators=(",", ":"))
+    values: list[Any] = []
+
+    def receive(text: str, buffers: Any) -> None:
+        if buffers is None:
+            message = json.loads(text)
+            future = waiting.pop(message["id"], None)
+            if future is not None:
+                if not values:
+                    values.append(message.get("value"))
+                future.answer(message.get("value"), None, may_resume=link.may_resume_here)
+                return
+        saved(text, buffers)
+
+    def one() -> CallFuture:
+        call_id = page._take_id()
+        future = _fresh_call_future(loop, call_id)
+        waiting[call_id] = future
+        link.post(
+            f'{{"v":2,"id":{call_id},"kind":"litebridge.call","method":"bench_echo","args":{args_json},"sync":false}}',
+            [],
+        )
+        return future
+
+    link._on_frame = receive  # type: ignore[attr-defined]
+    try:
+        out = await _async_samples(one, samples, per_sample, warmup)
+    finally:
+        link._on_frame = saved  # type: ignore[attr-defined]
+    if values != [SMALL]:
+        raise RuntimeError(f"the page answered the lean call with {values!r}")
+    return out
+
+
 def jspi_port_min(samples: int, per_sample: int, warmup: int, frame: str, answers: int) -> list[float]:
     """A blocking round trip through the page with JSPI and no bridge code: the jspi target's floor.
 

@@ -212,11 +212,13 @@ BOUNDS: list[Bound] = [
     ),
     Bound(
         "await_call.isolated / await_floor.isolated",
-        "the same round trip with no bridge code: Python posts a frame, the page's port echo posts "
-        "it back as an answer, the worker enters Python for it as for any answer (through "
-        "callPromising where JSPI exists, so that the resumed task can block) and a minimal "
-        "receiver resumes the awaiting task: profile.await.port_min, over the floor",
-        ("profile.await.port_min",),
+        "the least bridge round trip: Python posts the call's envelope written from a template "
+        "(no argument checks, no pending table, no timeout), the page's bridge serves it as any "
+        "call, the worker enters Python for the answer as for any (through callPromising where "
+        "JSPI exists, so that the resumed task can block) and a minimal receiver parses it and "
+        "resumes the awaiting task: profile.await.lean, over the floor (the same round trip with "
+        "no bridge code at all, profile.await.port_min, is in the table)",
+        ("profile.await.lean",),
         "await_floor.isolated",
     ),
     Bound(

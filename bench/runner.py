@@ -531,6 +531,10 @@ AWAIT_PORT_MIN_LABEL = (
     "await page.call floor: await of a round trip through the page's port echo, no bridge code "
     "(post, echo, entry into Python, task resumed)"
 )
+AWAIT_LEAN_LABEL = (
+    "await page.call least bridge round trip: envelope from a template, no checks, the page's "
+    "bridge serving it, a minimal receiver (json.loads, task resumed); no pending table, no timeout"
+)
 JSPI_PORT_MIN_LABEL = (
     "call_sync (jspi) floor: run_sync on a round trip through the page's port echo, no bridge code "
     "(post, echo, awaitAnswer resolved in JS, stack switch back)"
@@ -673,6 +677,7 @@ def interleaved_blocks(run: Run, kernel: LiteKernel) -> tuple[Samples, Samples]:
         out["profile.await.no_timeout"] = kernel_samples(kernel, f"await await_call_small({args}, timeout=None)")
         with port_echo(kernel):
             out["profile.await.port_min"] = kernel_samples(kernel, f"await await_port_min({args}, {ECHO_ARGS})")
+        out["profile.await.lean"] = kernel_samples(kernel, f"await await_lean({args})")
         kcall = page.evaluate(page_script("kcall.js"), js_options(counts, samples=share, kernelId=kernel.id))
         out["kcall.isolated"] = ms_to_s(kcall["samples"])
         ws = page.evaluate(
@@ -763,6 +768,7 @@ def measure_isolated(run: Run, figures: dict[str, Figure], import_times: list[fl
             ("await_call.isolated", "await page.call small JSON", small),
             ("profile.await.no_timeout", "await page.call small JSON with timeout=None (no per-call timer)", small),
             ("profile.await.port_min", AWAIT_PORT_MIN_LABEL, small),
+            ("profile.await.lean", AWAIT_LEAN_LABEL, small),
             ("kcall.isolated", "page->Python k.call small JSON", small),
             ("ws.small", "WebSocket page<->aiohttp round trip, small JSON", small),
             ("ws.bulk.one_way.16MiB", "WebSocket 16MiB page->aiohttp (size answered)", bulk),
