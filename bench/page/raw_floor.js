@@ -17,7 +17,15 @@
 // Returns per-call times in milliseconds, one per sample (the mean of perSample round trips), and
 // one per bulk transfer. sabFloor false or postMessageFloor false leaves that floor out.
 async ({ samples, perSample, warmup, warmupMs = 0, message, gapUs = 0, pageSpinUs = 0, workerSpinUs = 0, bulkBytes = 0, bulkSamples = 0, postMessageFloor = true, sabFloor = true }) => {
+  // Copies out of the SAB go through new + set, as the bridge's do: V8's slice() of a
+  // SharedArrayBuffer view takes a slower path (node 20: 16 MiB in 6.95 ms, new + set 1.23 ms).
+  const copyOut = (view, n) => {
+    const copy = new Uint8Array(n);
+    copy.set(view.subarray(0, n));
+    return copy;
+  };
   const workerMain = () => {
+    const copyOut = COPY_OUT;
     // phases in STATE (int32 0): seq * 8 + 1 = request written, seq * 8 + 4 = answer written
     self.onmessage = (event) => {
       const { mode, sab, samples, perSample, warmup, warmupMs, message, gapUs, workerSpinUs } = event.data;
@@ -94,7 +102,7 @@ async ({ samples, perSample, warmup, warmupMs = 0, message, gapUs = 0, pageSpinU
         while (Atomics.load(header, 0) === asked) {
           Atomics.wait(header, 0, asked, 10000);
         }
-        const answer = JSON.parse(decoder.decode(payload.slice(0, header[1])));
+        const answer = JSON.parse(decoder.decode(copyOut(payload, header[1])));
         if (answer.n !== message.n) throw new Error('bad answer');
       };
       for (let i = 0; i < warmup; i++) roundTrip();
@@ -110,7 +118,8 @@ async ({ samples, perSample, warmup, warmupMs = 0, message, gapUs = 0, pageSpinU
       self.postMessage(out);
     };
   };
-  const url = URL.createObjectURL(new Blob([`(${workerMain.toString()})()`], { type: 'text/javascript' }));
+  const workerSource = workerMain.toString().replace('COPY_OUT', copyOut.toString());
+  const url = URL.createObjectURL(new Blob([`(${workerSource})()`], { type: 'text/javascript' }));
   const result = { sab: null, postMessage: null, bulk: null, bulkBack: null, crossOriginIsolated: self.crossOriginIsolated };
   const withTimeout = (promise, ms, what) => {
     let timer;
@@ -139,11 +148,11 @@ async ({ samples, perSample, warmup, warmupMs = 0, message, gapUs = 0, pageSpinU
           return;
         }
         if (mode === 'bulk') {
-          const copy = payload.slice(0, header[1]);
+          const copy = copyOut(payload, header[1]);
           header[1] = copy.length;
           return;
         }
-        const request = JSON.parse(decoder.decode(payload.slice(0, header[1])));
+        const request = JSON.parse(decoder.decode(copyOut(payload, header[1])));
         const encoded = encoder.encode(JSON.stringify(request));
         payload.set(encoded);
         header[1] = encoded.length;
