@@ -55,7 +55,15 @@ def _measure(kernel: LiteKernel, figure: str, samples: int, per_sample: int) -> 
         return {f"parts.{key}": list(value) for key, value in parts.items() if key not in ("counts", "frame")}
     if figure == "kcall_parts":
         counts = Counts(
-            samples, per_sample, per_sample, bulk={}, ws_bulk_samples=0, start_runs=0, blocks=1, warmup_blocks=0
+            samples,
+            per_sample,
+            per_sample,
+            bulk={},
+            ws_bulk_samples=0,
+            start_runs=0,
+            start_warmup=0,
+            blocks=1,
+            warmup_blocks=0,
         )
         parts, _ops = kcall_part_samples(kernel, counts)
         return {f"kcall.{key}": values for key, values in parts.items()}

@@ -129,6 +129,8 @@ class Counts:
         Timed 16 MiB WebSocket transfers per direction (after one untimed).
     start_runs : int
         Kernel starts per variant (with / without litebridge) per repetition.
+    start_warmup : int
+        Kernel starts per variant per repetition before those, not counted (see ``measure_start``).
     blocks : int
         Alternating blocks the compared figures are measured in (see ``interleaved_blocks``).
     warmup_blocks : int
@@ -141,6 +143,7 @@ class Counts:
     bulk: dict[str, tuple[int, int]]
     ws_bulk_samples: int
     start_runs: int
+    start_warmup: int
     blocks: int
     warmup_blocks: int
 
@@ -152,6 +155,7 @@ FULL = Counts(
     bulk={"1KiB": (20, 50), "64KiB": (20, 10), "1MiB": (15, 3), "16MiB": (8, 1)},
     ws_bulk_samples=8,
     start_runs=4,
+    start_warmup=1,
     blocks=4,
     warmup_blocks=2,
 )
@@ -164,6 +168,7 @@ TINY = Counts(
     bulk=dict.fromkeys(BULK_SIZES, (2, 4)),
     ws_bulk_samples=1,
     start_runs=1,
+    start_warmup=0,
     blocks=1,
     warmup_blocks=1,
 )
@@ -447,7 +452,17 @@ START_ATTEMPTS = 3
 
 
 def measure_start(run: Run, rep: int, figures: dict[str, Figure]) -> None:
-    """Kernel start with and without litebridge, and through embed(); the order flips every repetition."""
+    """Kernel start with and without litebridge, and through embed(); the order flips every repetition.
+
+    Each variant first starts ``counts.start_warmup`` times uncounted (reported as
+    ``warmup.start.*``): each variant's site is its own origin, and a browser's first start on
+    an origin compiles Pyodide's WebAssembly and parses its scripts with no code cache yet (V8
+    caches compiled WebAssembly per origin: https://v8.dev/blog/wasm-code-caching). In Chromium
+    here the first start of a variant took up to 0.6 s (10%) longer than the next ones, and
+    counted it moved the p50s apart: the with/without ratio came out 1.02-1.04 in the repetition
+    that starts with the bridge first and 0.97 in the one that starts it last
+    (``bench/results/latest.md`` before this warm-up).
+    """
     variants = [("with", run.isolated), ("without", run.without)]
     if run.embed is not None and run.current == "chromium":  # embed(): Chromium only (not a target here)
         variants.append(("embed", run.embed))
@@ -455,22 +470,28 @@ def measure_start(run: Run, rep: int, figures: dict[str, Figure]) -> None:
     if rep % 2:
         variants.reverse()
     times: dict[str, list[float]] = {name: [] for name in _START_LABELS}
+    warm: dict[str, list[float]] = {name: [] for name in _START_LABELS}
     hung = {name: 0 for name, _ in variants}
-    for _ in range(run.counts.start_runs):
+    rounds = [warm] * run.counts.start_warmup + [times] * run.counts.start_runs
+    for into in rounds:
         for name, server in variants:
             # a boot that hangs is counted (run.notes) and tried again: without litebridge the
             # upstream races that js/src/waitAsyncFix.ts and coincidentResultFix.ts work around
             # still hang a boot now and then, and a figure needs its sample
             for _attempt in range(START_ATTEMPTS):
-                seconds = _embed_start_s(run, server, times) if name == "embed" else repl_start(run, server)
-                log(f"{run.current}: kernel start {name}: {'hung' if seconds is None else f'{seconds:.1f} s'}")
+                seconds = _embed_start_s(run, server, into) if name == "embed" else repl_start(run, server)
+                what = "warm-up " if into is warm else ""
+                log(f"{run.current}: kernel start {what}{name}: {'hung' if seconds is None else f'{seconds:.1f} s'}")
                 if seconds is not None:
-                    times[name].append(seconds)
+                    into[name].append(seconds)
                     break
                 hung[name] += 1
     for name, label in _START_LABELS.items():
         if times[name]:
             figures[f"start.{name}"] = make_figure(f"start.{name}", label, times[name])
+        if warm[name]:
+            warm_label = f"{label}: the first start per origin in this browser, not counted (no target)"
+            figures[f"warmup.start.{name}"] = make_figure(f"warmup.start.{name}", warm_label, warm[name])
     if any(hung.values()):
         run.notes.append({"rep": rep + 1, "kernel_start_hung": hung})
 

@@ -361,6 +361,47 @@ def test_warmup_blocks_run_first_and_stay_out_of_the_counted_samples(repo_root: 
     assert runner.FULL.warmup_blocks >= 1  # the full run measures its targets after a warm-up
 
 
+def test_warmup_starts_run_first_per_variant_and_stay_out_of_the_start_figures(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if str(repo_root) not in sys.path:
+        sys.path.insert(0, str(repo_root))
+    import dataclasses
+
+    from bench import runner
+
+    started: list[str] = []
+
+    def fake_start(run: Any, server: str) -> float:
+        started.append(server)
+        return float(len(started))
+
+    monkeypatch.setattr(runner, "first_output_s", fake_start)
+    monkeypatch.setattr(runner, "log", lambda message: None)
+    counts = dataclasses.replace(runner.TINY, start_runs=2, start_warmup=1)
+    run = runner.Run(
+        browser=None,  # type: ignore[arg-type]
+        counts=counts,
+        isolated="with-site",  # type: ignore[arg-type]
+        plain=None,  # type: ignore[arg-type]
+        without="without-site",  # type: ignore[arg-type]
+        websocket=None,  # type: ignore[arg-type]
+    )
+    figures: dict[str, Any] = {}
+    runner.measure_start(run, 0, figures)
+    assert started == ["with-site", "without-site"] * 3
+    assert figures["warmup.start.with"].samples_s == [1.0]
+    assert figures["warmup.start.without"].samples_s == [2.0]
+    assert figures["start.with"].samples_s == [3.0, 5.0]
+    assert figures["start.without"].samples_s == [4.0, 6.0]
+    started.clear()
+    figures.clear()
+    runner.measure_start(run, 1, figures)  # the second repetition starts the other variant first
+    assert started == ["without-site", "with-site"] * 3
+    assert figures["start.without"].samples_s == [3.0, 5.0]
+    assert runner.FULL.start_warmup >= 1
+
+
 def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules: Any) -> None:
     stats, report = bench_modules
 
