@@ -84,9 +84,10 @@ PROFILE_FAST_FACTOR = 20
 #: COOP/COEP, and a sample of fewer sub-microsecond calls could read 0
 JSPI_FAST_OPS = 20000
 #: operations per sample of the small figures in Firefox's page without COOP/COEP, times
-#: ``per_sample``: its clock reads in 1 ms steps there, so 25 calls of ~0.3 ms would come in
-#: steps of 40 us; 4x gives 10 us steps
-COARSE_CLOCK_FACTOR = 4
+#: ``per_sample``: its clock reads in 1 ms steps there, so 25 calls would come in steps of 40 us;
+#: 16x gives 2.5 us steps (4x gave 10 us steps: the jspi target's Firefox figures read 140, 150
+#: or 160 us and its floor 40, 50 or 60 us, a ratio known to about 20%)
+COARSE_CLOCK_FACTOR = 16
 #: worker-side work between calls in the second raw SAB floor (microseconds), about what Python
 #: spends per call_sync outside the round trip
 RAW_GAP_US = 40
