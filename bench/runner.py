@@ -1197,7 +1197,8 @@ _INTRO = (
     "warm-up blocks that are not counted (`warmup.*` figures: the first calls after a kernel boot). A "
     'target\'s "best possible here" is the value it would have if the bridge cost nothing beyond floors '
     'measured in the same run (listed under each targets table); "out of reach" means even that misses '
-    "the target in every run."
+    "the target in every run and the target was not met in any; a figure that did better than its bound "
+    "(floors measured slower than the bridge) is named by run."
 )
 _TITLES = [
     "Figures (time per operation; MB/s for bulk: payload bytes / time, 1 MB = 10^6 bytes)",

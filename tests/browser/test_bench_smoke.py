@@ -432,6 +432,15 @@ def test_bounds_say_when_a_target_is_out_of_reach_from_the_floors(bench_modules:
     check_bound(rep, "await_call.isolated / await_floor.isolated", 1.55, False)
     check_bound(rep, "kcall.isolated / raw.postmessage", 250 / 150, True)  # under 2: the bridge could meet it
     check_bound(rep, "bulk.sab.one_way.16MiB MB/s", 800.0, False)
+    # a figure that beats its floors: the target met is reachable, and the run is named
+    fast = {**rep, "bulk.sab.one_way.16MiB": fig("bulk.sab.one_way.16MiB", mib16 / 1600e6, mib16)}
+    check_bound(fast, "bulk.sab.one_way.16MiB MB/s", 800.0, True)
+    fast_target = {t["name"]: t for t in report.evaluate([rep, fast])["targets"]}["bulk.sab.one_way.16MiB MB/s"]
+    assert fast_target["bound"]["beaten"] == [2]
+    assert fast_target["bound"]["reachable"] is True
+    fast_rows = report.tables([rep, fast], report.evaluate([rep, fast]))[2][1]
+    fast_row = next(r for r in fast_rows if r[0].startswith("16 MiB Python->page (sab) >="))
+    assert fast_row[-1] == "800 MB/s / 800 MB/s: reachable (the figure beat its floors in run 2)"
     # the echo: there (800 MB/s) and back into a reused buffer (1600 MB/s), one after the other
     check_bound(rep, "bulk.sab.round_trip.16MiB MB/s", None, None)  # the way back is missing
     rep_back = {**rep, "raw.sab_bulk_back.16MiB": fig("raw.sab_bulk_back.16MiB", mib16 / 1600e6, mib16)}
