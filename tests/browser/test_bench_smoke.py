@@ -268,6 +268,45 @@ def test_cross_browser_distance_is_firefox_over_chromium(bench_modules: Any) -> 
     assert cross["call_sync.sab / raw.sab_sync"]["values"] == [pytest.approx(1.4)]  # not 1.4 / 0.9
     assert cross["call_sync.sab / raw.sab_sync"]["verdicts"] == ["PASS"]
     assert cross["ws.small / call_sync.sab"]["values"] == [pytest.approx((600 / 18) / (280 / 28))]  # not capped
+    no_floors = cross["call_sync.sab / raw.sab_sync"]["bound"]  # Firefox's bound needs its floors
+    assert no_floors["values"] == [None]
+    assert no_floors["reachable"] is None
+    assert report.format_bound(no_floors, False) == "-"
+
+
+def test_cross_browser_bound_is_firefox_at_its_floors_over_chromium_as_measured(bench_modules: Any) -> None:
+    stats, report = bench_modules
+
+    def rep(call_us: float, floor_us: float, gap_us: float, ws_us: float) -> dict[str, Any]:
+        return _figures_us(
+            stats,
+            {
+                "call_sync.sab": call_us,
+                "raw.sab_sync": floor_us,
+                "raw.sab_sync.gap40us": gap_us,
+                "profile.parts.checks": 1.0,
+                "profile.parts.encode": 6.0,
+                "profile.parts.decode": 3.0,
+                "ws.small": ws_us,
+            },
+        )
+
+    chromium = report.evaluate([rep(30, 20, 25, 330), rep(30, 20, 25, 330)])  # 1.5x its floor; WS 11x
+    # Firefox: a 10 us floor back to back, 20 us with work between calls: at best (20 + 10) / 10 = 3x
+    firefox = report.evaluate([rep(36, 10, 20, 200), rep(36, 40, 20, 200)])
+    cross = {entry["name"]: entry for entry in report.cross_browser(chromium, firefox)}
+    sab = cross["call_sync.sab / raw.sab_sync"]
+    assert sab["values"] == [pytest.approx(3.6 / 1.5), pytest.approx(1.0 / 1.5)]
+    assert sab["verdicts"] == ["MISS", "PASS"]
+    # run 1: even at its floors Firefox would be 3 / 1.5 = 2x further; run 2 met it
+    assert sab["bound"]["values"] == [pytest.approx(2.0), pytest.approx(1.0 / 1.5)]
+    assert sab["bound"]["reachable"] is True  # met in run 2
+    ws = cross["ws.small / call_sync.sab"]
+    # Firefox's best: the WebSocket over its least call (30 us): 6.67x, against Chromium's 11x
+    assert ws["bound"]["values"] == [pytest.approx(11 / (200 / 30))] * 2
+    assert ws["verdicts"] == ["MISS", "MISS"]
+    assert ws["bound"]["reachable"] is False  # 1.65 > 1.5 in both
+    assert report.format_bound(ws["bound"], False) == "1.65x / 1.65x: out of reach"
 
 
 def _figures_us(stats: Any, us: dict[str, float]) -> dict[str, Any]:
