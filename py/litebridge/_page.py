@@ -629,17 +629,18 @@ class Page:
         """Take an id and encode a ``litebridge.call`` envelope; TypeError before anything is sent."""
         method_json = _method_json(method)
         args_json = plain_json(args)
-        if args_json is not None and method_json.isascii():
+        call_id = self._take_id()
+        if args_json is not None:
             # the common case: the envelope's text is written at once, as dumps(envelope)
-            # would write it (key order included), with no walk, no buffers and no streams
-            call_id = self._take_id()
+            # would write it (key order included), with no walk, no buffers and no streams;
+            # as in encode_envelope's own fast path, a text that is not ASCII or too long goes
+            # to encode_envelope, which measures its UTF-8 size and names what is wrong
             text = (
                 f'{{"v":{PROTOCOL_VERSION},"id":{call_id},"kind":"{KIND_CALL}","method":{method_json},'
                 f'"args":{args_json},"sync":{"true" if sync else "false"}}}'
             )
-            if len(text) <= MAX_PAYLOAD_BYTES:
+            if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
                 return call_id, text, []
-        call_id = self._take_id()
         envelope = {
             "v": PROTOCOL_VERSION,
             "id": call_id,
@@ -836,7 +837,7 @@ class Page:
         except Exception:
             log.exception("litebridge: failed to handle a frame from the page")
 
-    def _handle_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:  # noqa: PLR0912 - one flat kind switch
+    def _handle_frame(self, text: str, buffers: Sequence[Buffer] | None) -> None:
         try:
             message = decode_envelope(text, buffers, self._streams.importer, self._import)
         except ValueError as exc:
@@ -844,9 +845,6 @@ class Page:
             return
         kind = message["kind"]
         call_id = message["id"]
-        if kind == KIND_RESULT and message["v"] == PROTOCOL_VERSION:  # the common case first
-            self._settle(call_id, message)
-            return
         if kind == KIND_ERROR and call_id == 0:  # the page refused the hello (any version)
             self._refuse(message.get("error"))
             return

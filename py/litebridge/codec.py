@@ -395,7 +395,7 @@ def encode_envelope(
     if key is None:
         return _finish(dumps(envelope), [], envelope, "message")
     value = envelope[key]
-    if ((type(value) is tuple or type(value) is list) and _all_scalars(value)) or _plain(value):
+    if _is_plain(value):
         # the common case, for arguments and results alike: no copy, no walk, no buffers
         text = dumps(envelope)
         if text.isascii() and len(text) <= MAX_PAYLOAD_BYTES:
@@ -408,9 +408,12 @@ def encode_envelope(
 
 
 def plain_json(value: object) -> str | None:
-    """Return the JSON text of a value that is already its own wire form, if that text is ASCII.
+    """Return the JSON text of a value that is already its own wire form.
 
-    The hot path of a call's arguments: no walk, no buffers, no escapes (see ``_plain``).
+    The hot path of a call's arguments: no walk, no buffers, no escapes; the same test as
+    :func:`encode_envelope`'s own fast path (``_is_plain``). The caller still checks the
+    frame's size and, when the text is not ASCII, leaves it to :func:`encode_envelope` (its
+    UTF-8 size and any lone surrogate).
 
     Parameters
     ----------
@@ -421,14 +424,14 @@ def plain_json(value: object) -> str | None:
     -------
     str or None
         ``dumps(value)``, or None when the value needs the full walk of :func:`encode` (bytes,
-        streams, non-JSON types, placeholder-like keys, unsafe ints...) or its text is not
-        ASCII (its UTF-8 size, and any lone surrogate, are then :func:`encode`'s to check).
+        streams, non-JSON types, placeholder-like keys, unsafe ints...).
     """
-    if ((type(value) is tuple or type(value) is list) and _all_scalars(value)) or _plain(value):
-        text = dumps(value)
-        if text.isascii():
-            return text
-    return None
+    return dumps(value) if _is_plain(value) else None
+
+
+def _is_plain(value: object) -> bool:
+    """Whether ``dumps(value)`` is already the encoding of ``value`` (see ``_plain``)."""
+    return ((type(value) is tuple or type(value) is list) and _all_scalars(value)) or _plain(value)
 
 
 def _needs_restore(text: str, buffers: Sequence[Buffer] | None) -> bool:

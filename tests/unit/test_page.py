@@ -23,6 +23,8 @@ from litebridge import (
     SyncUnavailable,
     UnknownMethodError,
 )
+from litebridge import _page as page_module
+from litebridge import codec as codec_module
 from litebridge._call_future import CallFuture
 from litebridge._page import READY_WAIT_S, FrameHandler
 from litebridge.codec import Buffer, decode_envelope, encode_envelope
@@ -98,7 +100,6 @@ class FakeLink:
         self._loop = loop
         self.transport_name: TransportName = transport
         self.posted: list[dict[str, Any]] = []
-        self.texts: list[str] = []  # each posted frame's JSON text, as written
         self.blocked_ids: list[int] = []
         self.resume_here = True
         if page.attached:
@@ -122,7 +123,6 @@ class FakeLink:
         return False
 
     def post(self, text: str, buffers: list[Buffer]) -> None:
-        self.texts.append(text)
         self.posted.append(json.loads(text))
         if not self.page.attached:
             return
@@ -260,6 +260,22 @@ def test_call_refuses_what_cannot_be_sent_before_sending(
     with pytest.raises(error, match=match):
         h.page.call("echo", *args)
     assert all(m["kind"] != "litebridge.call" for m in h.link.posted)
+
+
+def test_each_encoded_call_takes_one_id_whichever_encoder_writes_it(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # plain arguments (the template), text that is not ASCII, buffers (both: encode_envelope)
+    shapes = [(1,), ("caf\u00e9",), (b"xy",), ({"k": [1, 2]},), ("snow \u2603", b"z")]
+    ids = [h.page._encode_call("echo", args, sync=False)[0] for args in shapes]
+    assert ids == list(range(ids[0], ids[0] + len(shapes)))
+    # plain arguments over the frame limit: the template hands over to encode_envelope, which
+    # refuses them; the failed call used one id, not one per encoder
+    monkeypatch.setattr(page_module, "MAX_PAYLOAD_BYTES", 200)
+    monkeypatch.setattr(codec_module, "MAX_PAYLOAD_BYTES", 200)
+    with pytest.raises(ValueError, match="over the limit"):
+        h.page._encode_call("echo", ("x" * 300,), sync=False)
+    assert h.page._encode_call("echo", (1,), sync=False)[0] == ids[-1] + 2
 
 
 def test_ids_are_unique_and_increasing(h: Harness) -> None:
