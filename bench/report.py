@@ -157,7 +157,7 @@ class Bound:
     def value(self, figures: Mapping[str, Figure]) -> float | None:
         """The bound in one repetition (a ratio, or MB/s), or None when a figure is missing."""
         if self.faster is not None:
-            return self._faster(figures, self.faster)
+            return self._faster(figures)
         if self.over is None:
             return self._throughput(figures)
         times = [_p50(figures, key) for key in self.terms]
@@ -166,8 +166,8 @@ class Bound:
             return None
         return sum(t for t in times if t is not None) / over
 
-    def _faster(self, figures: Mapping[str, Figure], slower_key: str) -> float | None:
-        slower = _p50(figures, slower_key)
+    def _faster(self, figures: Mapping[str, Figure]) -> float | None:
+        slower = _p50(figures, self.faster) if self.faster is not None else None
         parts = [_p50(figures, key) for key in self.terms]
         if slower is None or None in parts:
             return None
@@ -322,17 +322,24 @@ def _bound_entry(bound: Bound, target: Mapping[str, Any], reps: Sequence[Mapping
     slower than the bridge, from noise (Chromium's 16 MiB transfers take 7-9 ms or 15-24 ms,
     bench/README.md, twelfth round) or a floor that is not one.
     """
-    values = [bound.value(figures) for figures in reps]
-    verdicts = [verdict(target["op"], value, target["limit"]) for value in values]
-    measured = [v for v in verdicts if v != "n/a"]
+    return _bound_summary(bound.label, [bound.value(figures) for figures in reps], target)
+
+
+def _bound_summary(label: str, values: list[float | None], target: Mapping[str, Any]) -> dict[str, Any]:
+    """A bound's entry: ``values`` per repetition, ``reachable`` and ``beaten`` for ``target``.
+
+    ``target`` is a :func:`_target` entry (``op``, ``limit``, ``values``, ``verdicts``).
+    """
+    op = target["op"]
+    measured = [v for v in (verdict(op, value, target["limit"]) for value in values) if v != "n/a"]
     met = any(v == "PASS" for v in target["verdicts"])
     beaten = [
         rep + 1
         for rep, (value, figure) in enumerate(zip(values, target["values"], strict=False))
-        if value is not None and figure is not None and (figure < value if target["op"] == "<=" else figure > value)
+        if value is not None and figure is not None and (figure < value if op == "<=" else figure > value)
     ]
     return {
-        "label": bound.label,
+        "label": label,
         "values": values,
         "reachable": None if not measured else met or any(v == "PASS" for v in measured),
         "beaten": beaten,
@@ -394,18 +401,8 @@ def cross_browser(chromium: Mapping[str, Any], firefox: Mapping[str, Any]) -> li
                 _distance_ratio(c["op"], cv, fv, floored)
                 for cv, fv in zip(c["values"], f["bound"]["values"], strict=False)
             ]
-            measured = [v for v in (verdict("<=", value, CROSS_BROWSER_LIMIT) for value in best) if v != "n/a"]
-            met = any(v == "PASS" for v in entry["verdicts"])
-            entry["bound"] = {
-                "label": f"Firefox's best possible here over Chromium's distance as measured ({f['bound']['label']})",
-                "values": best,
-                "reachable": None if not measured else met or any(v == "PASS" for v in measured),
-                "beaten": [
-                    rep + 1
-                    for rep, (value, bound) in enumerate(zip(values, best, strict=False))
-                    if value is not None and bound is not None and value < bound
-                ],
-            }
+            label = f"Firefox's best possible here over Chromium's distance as measured ({f['bound']['label']})"
+            entry["bound"] = _bound_summary(label, best, entry)
         out.append(entry)
     return out
 
