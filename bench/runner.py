@@ -457,13 +457,13 @@ def measure_start(run: Run, rep: int, figures: dict[str, Figure]) -> None:
     """Kernel start with and without litebridge, and through embed(); the order flips every repetition.
 
     Each variant first starts ``counts.start_warmup`` times uncounted (reported as
-    ``warmup.start.*``): each variant's site is its own origin, and a browser's first start on
-    an origin compiles Pyodide's WebAssembly and parses its scripts with no code cache yet (V8
-    caches compiled WebAssembly per origin: https://v8.dev/blog/wasm-code-caching). In Chromium
-    here the first start of a variant took up to 0.6 s (10%) longer than the next ones, and
-    counted it moved the p50s apart: the with/without ratio came out 1.02-1.04 in the repetition
-    that starts with the bridge first and 0.97 in the one that starts it last
-    (``bench/results/latest.md`` before this warm-up).
+    ``warmup.start.*``). Measured: the first start of a variant was often the slowest (7 of 10
+    first starts over their variant's p50 at 21:11, by up to 0.6 s), and counted it moved the
+    p50s apart: the with/without ratio came out 1.02-1.04 in the repetition that starts with the
+    bridge first and 0.97 in the one that starts it last (runs of 20:14 and 20:35,
+    bench/README.md, twelfth round). Not measured, the likely reason: each variant's site is
+    its own origin, and a first start there has no code cache yet (V8 caches compiled
+    WebAssembly per origin: https://v8.dev/blog/wasm-code-caching).
     """
     variants = [("with", run.isolated), ("without", run.without)]
     if run.embed is not None and run.current == "chromium":  # embed(): Chromium only (not a target here)
