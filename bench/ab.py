@@ -84,8 +84,13 @@ def _measure_one(kernel: LiteKernel, figure: str, samples: int, per_sample: int)
         options = {"kernelId": kernel.id, "frame": FRAME, "samples": samples, "perSample": per_sample}
         return ms_to_s(kernel.page.evaluate(page_script("page_serve.js"), {**options, "warmup": per_sample})["serve"])
     if figure == "kcall":
-        options = {"kernelId": kernel.id, "samples": samples, "perSample": per_sample, "warmup": per_sample}
-        options["warmupMs"] = WARMUP_MIN_MS
+        options = {
+            "kernelId": kernel.id,
+            "samples": samples,
+            "perSample": per_sample,
+            "warmup": per_sample,
+            "warmupMs": WARMUP_MIN_MS,
+        }
         out = kernel.page.evaluate(page_script("kcall.js"), {**options, "message": SMALL})
         return ms_to_s(out["samples"])
     raise ValueError(f"unknown figure {figure!r}: expected one of {FIGURES}")
